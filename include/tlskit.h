@@ -1,0 +1,381 @@
+/*
+ * tlskit.h - the one public header of libtlskit.
+ *
+ * A small, safe-by-default TLS API over OpenSSL 3.
+ *
+ *   config      built once, shared (reference-counted) by many connections
+ *               and threads; safe defaults with no calls at all.
+ *   conn        one TLS connection, client or server, over a socket the
+ *               caller owns or over caller-supplied read/write callbacks.
+ *   cert        a parsed X.509 certificate: subject, SANs, dates, ...
+ *   certgen     key and certificate generation (development CA, leaves).
+ *
+ * Conventions
+ *   - Functions returning int return 0 on success and -1 on failure.
+ *   - Functions returning a pointer return NULL on failure.
+ *   - I/O functions return a byte count, TLSKIT_WANT_READ or
+ *     TLSKIT_WANT_WRITE (non-blocking sockets only: wait until the socket is
+ *     readable/writable and repeat the same call), or -1.
+ *   - Every failure leaves a category and a message on the object it was
+ *     called on (tlskit_config_error(), tlskit_conn_error()); functions that
+ *     have no object take a struct tlskit_error *.
+ *   - _free(NULL) is a no-op. Setters copy their input. Getters return memory
+ *     owned by the object; it stays valid until the object is freed (or, for
+ *     connection getters, until the next handshake on it).
+ *   - The library never prints, exits or aborts.
+ *   - Anything that weakens security has "insecure" in its name.
+ */
+#ifndef TLSKIT_H
+#define TLSKIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define TLSKIT_API __attribute__((visibility("default")))
+#else
+#define TLSKIT_API
+#endif
+
+#define TLSKIT_VERSION_STRING "0.1.0"
+
+/* I/O results besides byte counts and -1. */
+#define TLSKIT_WANT_READ  (-2)
+#define TLSKIT_WANT_WRITE (-3)
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                             */
+/* ------------------------------------------------------------------ */
+
+enum tlskit_error_category {
+	TLSKIT_ERR_NONE = 0,
+	TLSKIT_ERR_SYSTEM,   /* out of memory, a system call failed */
+	TLSKIT_ERR_USAGE,    /* the API was called wrongly (bad argument, state) */
+	TLSKIT_ERR_CONFIG,   /* file missing or unreadable, bad key, bad list */
+	TLSKIT_ERR_CONNECT,  /* resolve, refused, unreachable, connect timeout */
+	TLSKIT_ERR_PROTOCOL, /* handshake or record layer: version, cipher, alert */
+	TLSKIT_ERR_VERIFY,   /* peer certificate verification, hostname */
+	TLSKIT_ERR_IO,       /* socket error after the connection was up */
+	TLSKIT_ERR_CLOSED,   /* peer closed without close_notify (truncation) */
+};
+
+#define TLSKIT_ERROR_MAX 512
+
+struct tlskit_error {
+	enum tlskit_error_category category;
+	char message[TLSKIT_ERROR_MAX];
+};
+
+/* "system", "usage", "config", ... ; "none" for TLSKIT_ERR_NONE. */
+TLSKIT_API const char *tlskit_error_category_name(enum tlskit_error_category c);
+
+/* ------------------------------------------------------------------ */
+/* Library                                                            */
+/* ------------------------------------------------------------------ */
+
+/* "tlskit 0.1.0". */
+TLSKIT_API const char *tlskit_version(void);
+/* The OpenSSL the library runs on, e.g. "OpenSSL 3.0.19 27 Jan 2026". */
+TLSKIT_API const char *tlskit_openssl_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct tlskit_config tlskit_config;
+
+enum tlskit_protocol {
+	TLSKIT_TLS1_0 = 0x0301, /* only reachable at security level 0 */
+	TLSKIT_TLS1_1 = 0x0302,
+	TLSKIT_TLS1_2 = 0x0303,
+	TLSKIT_TLS1_3 = 0x0304,
+};
+
+enum tlskit_verify_client {
+	TLSKIT_VERIFY_CLIENT_NONE = 0, /* server default: no certificate asked */
+	TLSKIT_VERIFY_CLIENT_OPTIONAL, /* asked; verified if sent */
+	TLSKIT_VERIFY_CLIENT_REQUIRE,  /* asked; handshake fails without one */
+};
+
+/*
+ * A new configuration with safe defaults: TLS 1.2 minimum, Mozilla
+ * "intermediate" ciphers with server preference, peer and hostname
+ * verification on against the system trust store, SNI on clients,
+ * compression and renegotiation off. Reference count 1.
+ */
+TLSKIT_API tlskit_config *tlskit_config_new(void);
+/* Adds a reference; every reference is released by tlskit_config_free(). */
+TLSKIT_API tlskit_config *tlskit_config_ref(tlskit_config *cfg);
+TLSKIT_API void tlskit_config_free(tlskit_config *cfg);
+
+/* The last error of a config call (valid until the next call on it). */
+TLSKIT_API const char *tlskit_config_error(const tlskit_config *cfg);
+TLSKIT_API enum tlskit_error_category
+tlskit_config_error_category(const tlskit_config *cfg);
+
+/*
+ * Certificate chain (leaf first) and private key, PEM, from files or memory.
+ * The passphrase, if any, decrypts an encrypted key; it is wiped on free.
+ * The key is checked against the certificate when the config is first used
+ * by a connection or by tlskit_config_check().
+ */
+TLSKIT_API int tlskit_config_set_cert_file(tlskit_config *cfg, const char *path);
+TLSKIT_API int tlskit_config_set_key_file(tlskit_config *cfg, const char *path);
+TLSKIT_API int tlskit_config_set_cert_mem(tlskit_config *cfg, const void *pem,
+					  size_t len);
+TLSKIT_API int tlskit_config_set_key_mem(tlskit_config *cfg, const void *pem,
+					 size_t len);
+TLSKIT_API int tlskit_config_set_key_passphrase(tlskit_config *cfg,
+						const char *passphrase);
+
+/* Trust anchors. Setting any of these replaces the system store. */
+TLSKIT_API int tlskit_config_set_ca_file(tlskit_config *cfg, const char *path);
+TLSKIT_API int tlskit_config_set_ca_dir(tlskit_config *cfg, const char *path);
+TLSKIT_API int tlskit_config_set_ca_mem(tlskit_config *cfg, const void *pem,
+					size_t len);
+
+/* Servers: whether clients must present a certificate. */
+TLSKIT_API int tlskit_config_set_verify_client(tlskit_config *cfg,
+					       enum tlskit_verify_client mode);
+/* Maximum chain depth (intermediates) accepted; default 10. */
+TLSKIT_API int tlskit_config_set_verify_depth(tlskit_config *cfg, int depth);
+
+/* Clients: the default SNI and name checked (per connection overrides it). */
+TLSKIT_API int tlskit_config_set_servername(tlskit_config *cfg,
+					    const char *name);
+
+/* Clients: skip certificate (chain) or hostname verification. */
+TLSKIT_API void tlskit_config_insecure_noverifycert(tlskit_config *cfg);
+TLSKIT_API void tlskit_config_insecure_noverifyname(tlskit_config *cfg);
+
+/* Protocol range; 0 leaves a bound at its default (min 1.2, max 1.3). */
+TLSKIT_API int tlskit_config_set_protocols(tlskit_config *cfg,
+					   enum tlskit_protocol min,
+					   enum tlskit_protocol max);
+/* Parses "1.0" "1.1" "1.2" "1.3" (also "tls1.2", "TLSv1.2"). */
+TLSKIT_API int tlskit_protocol_parse(const char *text, enum tlskit_protocol *out);
+
+/*
+ * TLS 1.2 cipher list (OpenSSL syntax), TLS 1.3 ciphersuites, key exchange
+ * groups (colon or comma separated). Every element must be known to
+ * OpenSSL: an unknown one is an error naming it.
+ */
+TLSKIT_API int tlskit_config_set_ciphers(tlskit_config *cfg, const char *list);
+TLSKIT_API int tlskit_config_set_ciphersuites(tlskit_config *cfg,
+					      const char *list);
+TLSKIT_API int tlskit_config_set_groups(tlskit_config *cfg, const char *list);
+
+/* ALPN protocols in preference order, comma separated: "h2,http/1.1". */
+TLSKIT_API int tlskit_config_set_alpn(tlskit_config *cfg, const char *list);
+
+/*
+ * Builds the OpenSSL contexts now, so that a bad certificate, key or trust
+ * file is reported at start rather than at the first connection.
+ * role: TLSKIT_CLIENT or TLSKIT_SERVER. After the first successful use the
+ * config is frozen: further setters fail with a usage error.
+ */
+enum tlskit_role { TLSKIT_CLIENT = 1, TLSKIT_SERVER = 2 };
+TLSKIT_API int tlskit_config_check(tlskit_config *cfg, enum tlskit_role role);
+
+/*
+ * Validity of the configured certificate: 0 if it is valid now, else -1 and
+ * a message in *err ("certificate 'CN=x' expired on 2024-01-01 00:00:00 UTC").
+ * Servers serve such certificates (tests need them) but should warn.
+ */
+TLSKIT_API int tlskit_config_cert_validity(tlskit_config *cfg,
+					   struct tlskit_error *err);
+
+/* One cipher the configuration would offer or accept. */
+struct tlskit_cipher_info {
+	char name[64];     /* OpenSSL name: "ECDHE-ECDSA-AES128-GCM-SHA256" */
+	char iana[80];     /* standard name: "TLS_ECDHE_ECDSA_WITH_..." */
+	char protocol[16]; /* "TLSv1.2", "TLSv1.3" */
+	uint16_t id;       /* IANA code point */
+	int bits;          /* symmetric key strength */
+	char kx[16];       /* key exchange: "ECDH", "any" (TLS 1.3) */
+	char auth[16];     /* authentication: "ECDSA", "RSA", "any" */
+	char enc[32];      /* "AESGCM(128)" */
+	int aead;          /* 1 if an AEAD cipher */
+};
+/*
+ * The ciphers this configuration enables for role, in preference order.
+ * *out is malloc'ed; free it with free(). Returns the count or -1.
+ */
+TLSKIT_API ssize_t tlskit_config_ciphers(tlskit_config *cfg,
+					 enum tlskit_role role,
+					 struct tlskit_cipher_info **out);
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct tlskit_conn tlskit_conn;
+
+/*
+ * A new connection using cfg (which gains a reference). NULL only when out
+ * of memory. Nothing happens on the network until a connect/accept call.
+ */
+TLSKIT_API tlskit_conn *tlskit_client_new(tlskit_config *cfg);
+TLSKIT_API tlskit_conn *tlskit_server_new(tlskit_config *cfg);
+TLSKIT_API void tlskit_conn_free(tlskit_conn *conn);
+
+TLSKIT_API const char *tlskit_conn_error(const tlskit_conn *conn);
+TLSKIT_API enum tlskit_error_category
+tlskit_conn_error_category(const tlskit_conn *conn);
+
+/*
+ * Transport callbacks: like read(2)/write(2). Return a byte count (read: 0
+ * at end of stream), TLSKIT_WANT_READ / TLSKIT_WANT_WRITE when they would
+ * block, or -1 with errno set.
+ */
+typedef ssize_t (*tlskit_read_cb)(void *arg, void *buf, size_t len);
+typedef ssize_t (*tlskit_write_cb)(void *arg, const void *buf, size_t len);
+
+/*
+ * Clients. servername sets SNI and the name verified; NULL takes the
+ * config's. An IP literal is verified against the certificate's IP SANs and
+ * sends no SNI. The caller keeps ownership of fd.
+ */
+TLSKIT_API int tlskit_connect_fd(tlskit_conn *conn, int fd,
+				 const char *servername);
+TLSKIT_API int tlskit_connect_cbs(tlskit_conn *conn, tlskit_read_cb rcb,
+				  tlskit_write_cb wcb, void *arg,
+				  const char *servername);
+
+/*
+ * Resolves "host:port" ("[::1]:443" for IPv6 literals) and tries every
+ * address, IPv4 and IPv6, in turn, each bounded by timeout_ms (0: 10 s).
+ * The host also becomes the servername unless the config sets one. The
+ * library owns (and closes) this socket. With nonblocking the socket is left
+ * non-blocking after the TCP connect, so the handshake and I/O may return
+ * TLSKIT_WANT_*.
+ */
+TLSKIT_API int tlskit_connect(tlskit_conn *conn, const char *hostport,
+			      int timeout_ms, int nonblocking);
+
+/* Servers. The caller keeps ownership of fd. */
+TLSKIT_API int tlskit_accept_fd(tlskit_conn *conn, int fd);
+TLSKIT_API int tlskit_accept_cbs(tlskit_conn *conn, tlskit_read_cb rcb,
+				 tlskit_write_cb wcb, void *arg);
+
+/* The socket (the caller's, or the one tlskit_connect made); -1 if none. */
+TLSKIT_API int tlskit_conn_fd(const tlskit_conn *conn);
+
+/*
+ * Runs the handshake: 0 when done, TLSKIT_WANT_READ/WRITE, or -1 (protocol
+ * or verify error with the reason). tlskit_read/write handshake implicitly.
+ */
+TLSKIT_API int tlskit_handshake(tlskit_conn *conn);
+
+/*
+ * Reads up to len bytes: > 0 bytes read, 0 when the peer sent close_notify,
+ * TLSKIT_WANT_*, or -1 (a peer closing TCP without close_notify is -1 with
+ * category TLSKIT_ERR_CLOSED).
+ */
+TLSKIT_API ssize_t tlskit_read(tlskit_conn *conn, void *buf, size_t len);
+/* Writes all of buf (> 0 is always len), TLSKIT_WANT_* or -1. After a
+ * TLSKIT_WANT_*, repeat with the same buf and len. */
+TLSKIT_API ssize_t tlskit_write(tlskit_conn *conn, const void *buf, size_t len);
+/* Sends close_notify: 0, TLSKIT_WANT_*, or -1. Does not wait for the peer's. */
+TLSKIT_API int tlskit_close(tlskit_conn *conn);
+/* Bytes already decrypted and buffered, readable without touching the fd. */
+TLSKIT_API size_t tlskit_pending(const tlskit_conn *conn);
+
+/* After the handshake. Strings are owned by conn. */
+TLSKIT_API const char *tlskit_conn_version(const tlskit_conn *conn);
+TLSKIT_API const char *tlskit_conn_cipher(const tlskit_conn *conn);
+TLSKIT_API int tlskit_conn_cipher_bits(const tlskit_conn *conn);
+TLSKIT_API const char *tlskit_conn_alpn(const tlskit_conn *conn); /* or NULL */
+TLSKIT_API const char *tlskit_conn_group(const tlskit_conn *conn); /* or NULL */
+TLSKIT_API int tlskit_conn_resumed(const tlskit_conn *conn);
+/* The SNI the client asked for (servers) or sent (clients), or NULL. */
+TLSKIT_API const char *tlskit_conn_servername(const tlskit_conn *conn);
+/* "ok", "not verified (insecure)", "no certificate", or the failure reason. */
+TLSKIT_API const char *tlskit_conn_verify_result(const tlskit_conn *conn);
+
+/* ------------------------------------------------------------------ */
+/* Certificates                                                       */
+/* ------------------------------------------------------------------ */
+
+typedef struct tlskit_cert tlskit_cert;
+
+/*
+ * The peer's leaf certificate, or NULL if it sent none. Owned by conn.
+ */
+TLSKIT_API const tlskit_cert *tlskit_conn_peer_cert(tlskit_conn *conn);
+
+/* Parses one certificate (PEM or DER). Free with tlskit_cert_free(). */
+TLSKIT_API tlskit_cert *tlskit_cert_parse(const void *data, size_t len,
+					  struct tlskit_error *err);
+TLSKIT_API tlskit_cert *tlskit_cert_load_file(const char *path,
+					      struct tlskit_error *err);
+TLSKIT_API void tlskit_cert_free(tlskit_cert *cert);
+
+/* One-line RFC 2253 names: "CN=localhost,O=tlskit". */
+TLSKIT_API const char *tlskit_cert_subject(const tlskit_cert *cert);
+TLSKIT_API const char *tlskit_cert_issuer(const tlskit_cert *cert);
+/* Subject alternative names as "DNS:x", "IP:1.2.3.4", "email:x", "URI:x". */
+TLSKIT_API size_t tlskit_cert_san_count(const tlskit_cert *cert);
+TLSKIT_API const char *tlskit_cert_san(const tlskit_cert *cert, size_t i);
+TLSKIT_API time_t tlskit_cert_not_before(const tlskit_cert *cert);
+TLSKIT_API time_t tlskit_cert_not_after(const tlskit_cert *cert);
+/* Serial as lowercase hex without separators. */
+TLSKIT_API const char *tlskit_cert_serial(const tlskit_cert *cert);
+/* SHA-256 of the DER, lowercase hex without separators. */
+TLSKIT_API const char *tlskit_cert_fingerprint_sha256(const tlskit_cert *cert);
+TLSKIT_API const unsigned char *tlskit_cert_der(const tlskit_cert *cert,
+						size_t *len);
+
+/* ------------------------------------------------------------------ */
+/* Certificate generation                                             */
+/* ------------------------------------------------------------------ */
+
+enum tlskit_cert_kind {
+	TLSKIT_CERT_CA = 1,       /* self-signed root CA */
+	TLSKIT_CERT_SERVER,       /* leaf, serverAuth, signed by an issuer */
+	TLSKIT_CERT_CLIENT,       /* leaf, clientAuth, signed by an issuer */
+	TLSKIT_CERT_SELF_SIGNED,  /* leaf, serverAuth+clientAuth, self-signed */
+};
+
+enum tlskit_key_type {
+	TLSKIT_KEY_EC_P256 = 0, /* default */
+	TLSKIT_KEY_EC_P384,
+	TLSKIT_KEY_ED25519,
+	TLSKIT_KEY_RSA2048,
+	TLSKIT_KEY_RSA3072,
+	TLSKIT_KEY_RSA4096,
+};
+
+struct tlskit_certgen {
+	enum tlskit_cert_kind kind;
+	enum tlskit_key_type key_type;
+	const char *common_name;  /* NULL: the first SAN */
+	const char *const *sans;  /* "localhost", "127.0.0.1", "DNS:x", "IP:x" */
+	size_t san_count;
+	time_t not_before;        /* 0: now (minus 5 minutes of clock skew) */
+	time_t not_after;         /* 0: not_before + days */
+	int days;                 /* 0: 825 for leaves, 3650 for CAs */
+	const char *issuer_cert_file; /* PEM; required for SERVER and CLIENT */
+	const char *issuer_key_file;
+};
+
+/*
+ * Generates a key and a certificate as params say and writes them to
+ * cert_path (PEM) and key_path (PEM, created with mode 0600). Refuses to
+ * overwrite an existing file unless overwrite is set.
+ */
+TLSKIT_API int tlskit_certgen_write(const struct tlskit_certgen *params,
+				    const char *cert_path, const char *key_path,
+				    int overwrite, struct tlskit_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TLSKIT_H */

@@ -1,0 +1,84 @@
+/*
+ * cli.h - what the tlskit subcommands share.
+ */
+#ifndef TLSKIT_CLI_H
+#define TLSKIT_CLI_H
+
+#include <stdarg.h>
+
+#include "tlskit.h"
+
+/* Exit codes, shared by every subcommand (documented in README and --help). */
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_IO = 1,      /* error after the connection was up */
+	CLI_EXIT_USAGE = 2,   /* bad flags or arguments */
+	CLI_EXIT_CONFIG = 3,  /* file missing/unreadable, key mismatch, bad list */
+	CLI_EXIT_CONNECT = 4, /* resolve, refused, timeout */
+	CLI_EXIT_TLS = 5,     /* handshake or protocol */
+	CLI_EXIT_VERIFY = 6,  /* certificate verification */
+	CLI_EXIT_CHECK = 7,   /* a check found a problem */
+};
+
+/* The exit code for a library error category. */
+int cli_exit_code(enum tlskit_error_category cat);
+
+/* "tlskit: CMD: message" on stderr. */
+void cli_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "tlskit: CMD: warning: message" on stderr. */
+void cli_warn(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The exit-code table, for every --help. */
+extern const char cli_exit_codes_help[];
+
+/* getopt_long codes of the TLS options shared by echo, connect (and later
+ * bench, proxy). Each command lists the ones it takes in its own option
+ * table and hands them to cli_tls_opt(). */
+enum cli_tls_optcode {
+	OPT_CA = 256,
+	OPT_CERT,
+	OPT_KEY,
+	OPT_SERVERNAME,
+	OPT_VERIFY_CLIENT,
+	OPT_MIN_VERSION,
+	OPT_MAX_VERSION,
+	OPT_CIPHERS,
+	OPT_CIPHERSUITES,
+	OPT_GROUPS,
+	OPT_ALPN,
+	OPT_INSECURE,
+	OPT_CLI_TLS_LAST /* commands number their own options from here */
+};
+
+struct cli_tls_opts {
+	const char *ca;
+	const char *cert;
+	const char *key;
+	const char *servername;
+	const char *verify_client; /* none|optional|require */
+	const char *min_version;
+	const char *max_version;
+	const char *ciphers;
+	const char *ciphersuites;
+	const char *groups;
+	const char *alpn;
+	int insecure;
+};
+
+/* Records a shared TLS option; 1 if c was one, 0 if not. */
+int cli_tls_opt(struct cli_tls_opts *opts, int c, const char *arg);
+
+/*
+ * Builds and checks a config for role from opts. On failure prints the
+ * error (naming the option/file) and returns the exit code; 0 on success.
+ * Warns loudly for --insecure.
+ */
+int cli_tls_config(const char *cmd, const struct cli_tls_opts *opts,
+		   enum tlskit_role role, tlskit_config **out);
+
+int cmd_echo(int argc, char **argv);
+int cmd_connect(int argc, char **argv);
+
+#endif
