@@ -80,5 +80,6 @@ int cli_tls_config(const char *cmd, const struct cli_tls_opts *opts,
 
 int cmd_echo(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
 
 #endif
