@@ -38,6 +38,65 @@ TLSKIT_HIDDEN void format_time_utc(time_t t, char *buf, size_t len);
 /* ASN1_TIME to time_t; 0 on failure. */
 TLSKIT_HIDDEN time_t asn1_time_to_time_t(const ASN1_TIME *t);
 
+/* ---- config.c --------------------------------------------------------- */
+
+/* The SSL_CTX for role, built on first use (under the config's lock) and
+ * frozen after. Not a new reference: valid while cfg lives. On failure NULL
+ * with the reason in err (and on the config). */
+TLSKIT_HIDDEN SSL_CTX *config_ctx(tlskit_config *cfg, enum tlskit_role role,
+				  struct tlskit_error *err) TLSKIT_MUST_CHECK;
+/* The config's servername (NULL if none), its verify switches and min/max
+ * protocol versions, for connections. */
+/* Where config calls in other modules leave their error. */
+TLSKIT_HIDDEN struct tlskit_error *config_error_slot(tlskit_config *cfg);
+TLSKIT_HIDDEN const char *config_servername(const tlskit_config *cfg);
+TLSKIT_HIDDEN int config_noverifycert(const tlskit_config *cfg);
+TLSKIT_HIDDEN int config_noverifyname(const tlskit_config *cfg);
+TLSKIT_HIDDEN int config_min_protocol(const tlskit_config *cfg);
+TLSKIT_HIDDEN int config_max_protocol(const tlskit_config *cfg);
+/* "TLS 1.2" for 0x0303; "TLS 1.x?" style fallback for others. */
+TLSKIT_HIDDEN const char *protocol_name(int version);
+
+/* ---- conn.c ----------------------------------------------------------- */
+
+/* Sets conn up as a client over fd; with owned, conn closes fd on free. */
+TLSKIT_HIDDEN int conn_start_client(tlskit_conn *conn, int fd,
+				    const char *servername,
+				    int owned) TLSKIT_MUST_CHECK;
+TLSKIT_HIDDEN struct tlskit_error *conn_error_slot(tlskit_conn *conn);
+/* 0 if conn has the role and is not set up yet; else a usage error. */
+TLSKIT_HIDDEN int conn_check_unused(tlskit_conn *conn,
+				    enum tlskit_role role) TLSKIT_MUST_CHECK;
+
+/* ---- ciphers.c -------------------------------------------------------- */
+
+/* Check every element of a list against OpenSSL; 0, or -1 with an error
+ * naming the first unknown element. what: "TLS 1.2 cipher list" etc. */
+TLSKIT_HIDDEN int ciphers_check_list(const char *list,
+				     struct tlskit_error *err) TLSKIT_MUST_CHECK;
+TLSKIT_HIDDEN int ciphers_check_suites(const char *list,
+				       struct tlskit_error *err) TLSKIT_MUST_CHECK;
+TLSKIT_HIDDEN int ciphers_check_groups(const char *list,
+				       struct tlskit_error *err) TLSKIT_MUST_CHECK;
+/* A malloc'ed copy of a ciphersuite or group list with commas turned into
+ * the colons OpenSSL wants and blanks removed; NULL when out of memory. */
+TLSKIT_HIDDEN char *ciphers_normalize(const char *list);
+
+/* ---- verify.c --------------------------------------------------------- */
+
+/* The first verification failure of a handshake, as the verify callback saw
+ * it: "certificate verify failed at depth 0 (CN=x): certificate has expired
+ * (notAfter ...)" or "hostname mismatch: ...". host: the name checked. */
+TLSKIT_HIDDEN void verify_describe(int x509_err, int depth, X509 *cert,
+				   const char *host, char *buf, size_t len);
+/* The same from the verify result alone (no certificate at hand). */
+TLSKIT_HIDDEN void verify_describe_result(long x509_err, char *buf,
+					  size_t len);
+/* Words for a TLS alert: "handshake failure", "unknown ca". */
+TLSKIT_HIDDEN const char *alert_name(int alert);
+/* What a received alert most likely means for us, or "". */
+TLSKIT_HIDDEN const char *alert_hint(int alert);
+
 /* ---- certinfo.c ------------------------------------------------------- */
 
 /* Wraps x (takes a new reference on it). NULL and err set on failure. */

@@ -1,0 +1,260 @@
+/*
+ * common.c - what every tlskit subcommand shares: messages, exit codes and
+ * the TLS options that become a tlskit_config.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char cli_exit_codes_help[] =
+	"Exit codes:\n"
+	"  0  success\n"
+	"  1  error after the connection was up (I/O, peer reset)\n"
+	"  2  usage (bad options or arguments)\n"
+	"  3  configuration (file missing or unreadable, key does not match,\n"
+	"     invalid cipher list)\n"
+	"  4  connection (resolve, refused, timeout)\n"
+	"  5  TLS handshake or protocol (version, no shared cipher, alert)\n"
+	"  6  certificate verification (untrusted, expired, not yet valid,\n"
+	"     hostname, pin, revoked)\n"
+	"  7  a check that found a problem\n";
+
+int cli_exit_code(enum tlskit_error_category cat)
+{
+	switch (cat) {
+	case TLSKIT_ERR_NONE:
+		return CLI_EXIT_OK;
+	case TLSKIT_ERR_USAGE:
+		return CLI_EXIT_USAGE;
+	case TLSKIT_ERR_CONFIG:
+		return CLI_EXIT_CONFIG;
+	case TLSKIT_ERR_CONNECT:
+		return CLI_EXIT_CONNECT;
+	case TLSKIT_ERR_PROTOCOL:
+		return CLI_EXIT_TLS;
+	case TLSKIT_ERR_VERIFY:
+		return CLI_EXIT_VERIFY;
+	case TLSKIT_ERR_SYSTEM:
+	case TLSKIT_ERR_IO:
+	case TLSKIT_ERR_CLOSED:
+		break;
+	}
+	return CLI_EXIT_IO;
+}
+
+static void print_message(const char *cmd, const char *kind, const char *fmt,
+			  va_list ap)
+{
+	/* One buffer and one write, so concurrent writers (workers, other
+	 * processes on the same terminal) do not interleave halves of lines. */
+	char line[2048];
+	int n = snprintf(line, sizeof(line), "tlskit: %s: %s", cmd, kind);
+
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	fprintf(stderr, "%s\n", line);
+}
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	print_message(cmd, "", fmt, ap);
+	va_end(ap);
+}
+
+void cli_warn(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	print_message(cmd, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+int cli_tls_opt(struct cli_tls_opts *opts, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_CA: opts->ca = arg; return 1;
+	case OPT_CERT: opts->cert = arg; return 1;
+	case OPT_KEY: opts->key = arg; return 1;
+	case OPT_SERVERNAME: opts->servername = arg; return 1;
+	case OPT_VERIFY_CLIENT: opts->verify_client = arg; return 1;
+	case OPT_MIN_VERSION: opts->min_version = arg; return 1;
+	case OPT_MAX_VERSION: opts->max_version = arg; return 1;
+	case OPT_CIPHERS: opts->ciphers = arg; return 1;
+	case OPT_CIPHERSUITES: opts->ciphersuites = arg; return 1;
+	case OPT_GROUPS: opts->groups = arg; return 1;
+	case OPT_ALPN: opts->alpn = arg; return 1;
+	case OPT_INSECURE: opts->insecure = 1; return 1;
+	}
+	return 0;
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	cli_error(cmd, "%s (see 'tlskit %s --help')", msg, cmd);
+	return CLI_EXIT_USAGE;
+}
+
+/* A failed setter: the option, then the library's own explanation. */
+static int config_error(const char *cmd, const char *option,
+			const tlskit_config *cfg)
+{
+	int rc = cli_exit_code(tlskit_config_error_category(cfg));
+
+	cli_error(cmd, "%s: %s", option, tlskit_config_error(cfg));
+	return rc == CLI_EXIT_OK ? CLI_EXIT_CONFIG : rc;
+}
+
+static int parse_verify_client(const char *cmd, const char *text,
+			       enum tlskit_verify_client *out)
+{
+	static const struct {
+		const char *name;
+		enum tlskit_verify_client mode;
+	} modes[] = {
+		{ "none", TLSKIT_VERIFY_CLIENT_NONE },
+		{ "optional", TLSKIT_VERIFY_CLIENT_OPTIONAL },
+		{ "require", TLSKIT_VERIFY_CLIENT_REQUIRE },
+	};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(text, modes[i].name) == 0) {
+			*out = modes[i].mode;
+			return 0;
+		}
+	}
+	return usage_error(cmd,
+			   "--verify-client: unknown mode '%s' (none, optional, require)",
+			   text);
+}
+
+static int parse_protocols(const char *cmd, const struct cli_tls_opts *opts,
+			   enum tlskit_protocol *min, enum tlskit_protocol *max)
+{
+	*min = 0;
+	*max = 0;
+	if (opts->min_version &&
+	    tlskit_protocol_parse(opts->min_version, min) < 0)
+		return usage_error(cmd,
+				   "--min-version: unknown TLS version '%s' (1.0, 1.1, 1.2, 1.3)",
+				   opts->min_version);
+	if (opts->max_version &&
+	    tlskit_protocol_parse(opts->max_version, max) < 0)
+		return usage_error(cmd,
+				   "--max-version: unknown TLS version '%s' (1.0, 1.1, 1.2, 1.3)",
+				   opts->max_version);
+	return 0;
+}
+
+/* Flags that make no sense for the role, or only make sense together. */
+static int check_combinations(const char *cmd, const struct cli_tls_opts *opts,
+			      enum tlskit_role role)
+{
+	if (opts->cert && !opts->key)
+		return usage_error(cmd, "%s", "--cert needs --key (the certificate's private key)");
+	if (opts->key && !opts->cert)
+		return usage_error(cmd, "%s", "--key needs --cert (the certificate for that key)");
+	if (role == TLSKIT_SERVER && opts->insecure)
+		return usage_error(cmd, "%s", "--insecure is for clients only");
+	if (role == TLSKIT_CLIENT && opts->verify_client)
+		return usage_error(cmd, "%s", "--verify-client is for servers only");
+	return 0;
+}
+
+static int apply_files(const char *cmd, const struct cli_tls_opts *opts,
+		       tlskit_config *cfg)
+{
+	if (opts->ca && tlskit_config_set_ca_file(cfg, opts->ca) < 0)
+		return config_error(cmd, "--ca", cfg);
+	if (opts->cert && tlskit_config_set_cert_file(cfg, opts->cert) < 0)
+		return config_error(cmd, "--cert", cfg);
+	if (opts->key && tlskit_config_set_key_file(cfg, opts->key) < 0)
+		return config_error(cmd, "--key", cfg);
+	return 0;
+}
+
+static int apply_lists(const char *cmd, const struct cli_tls_opts *opts,
+		       tlskit_config *cfg)
+{
+	if (opts->ciphers && tlskit_config_set_ciphers(cfg, opts->ciphers) < 0)
+		return config_error(cmd, "--ciphers", cfg);
+	if (opts->ciphersuites &&
+	    tlskit_config_set_ciphersuites(cfg, opts->ciphersuites) < 0)
+		return config_error(cmd, "--ciphersuites", cfg);
+	if (opts->groups && tlskit_config_set_groups(cfg, opts->groups) < 0)
+		return config_error(cmd, "--groups", cfg);
+	if (opts->alpn && tlskit_config_set_alpn(cfg, opts->alpn) < 0)
+		return config_error(cmd, "--alpn", cfg);
+	return 0;
+}
+
+static int apply_options(const char *cmd, const struct cli_tls_opts *opts,
+			 enum tlskit_role role, tlskit_config *cfg)
+{
+	enum tlskit_protocol min, max;
+	enum tlskit_verify_client mode = TLSKIT_VERIFY_CLIENT_NONE;
+	int rc;
+
+	if ((rc = check_combinations(cmd, opts, role)) != 0 ||
+	    (rc = parse_protocols(cmd, opts, &min, &max)) != 0)
+		return rc;
+	if ((min || max) && tlskit_config_set_protocols(cfg, min, max) < 0)
+		return config_error(cmd, "--min-version/--max-version", cfg);
+	if (opts->verify_client) {
+		if ((rc = parse_verify_client(cmd, opts->verify_client, &mode)) != 0)
+			return rc;
+		if (tlskit_config_set_verify_client(cfg, mode) < 0)
+			return config_error(cmd, "--verify-client", cfg);
+	}
+	if (opts->servername &&
+	    tlskit_config_set_servername(cfg, opts->servername) < 0)
+		return config_error(cmd, "--servername", cfg);
+	if ((rc = apply_files(cmd, opts, cfg)) != 0 ||
+	    (rc = apply_lists(cmd, opts, cfg)) != 0)
+		return rc;
+	if (opts->insecure) {
+		tlskit_config_insecure_noverifycert(cfg);
+		tlskit_config_insecure_noverifyname(cfg);
+		cli_error(cmd, "WARNING: --insecure: the server's certificate is NOT verified; anyone can impersonate it");
+	}
+	return 0;
+}
+
+int cli_tls_config(const char *cmd, const struct cli_tls_opts *opts,
+		   enum tlskit_role role, tlskit_config **out)
+{
+	tlskit_config *cfg = tlskit_config_new();
+	int rc;
+
+	*out = NULL;
+	if (!cfg) {
+		cli_error(cmd, "creating the TLS configuration: out of memory");
+		return CLI_EXIT_IO;
+	}
+	rc = apply_options(cmd, opts, role, cfg);
+	if (rc != 0)
+		goto fail;
+	/* Load every file now: a typo in a path fails at start, not at the
+	 * first connection. */
+	if (tlskit_config_check(cfg, role) < 0) {
+		cli_error(cmd, "%s", tlskit_config_error(cfg));
+		rc = cli_exit_code(tlskit_config_error_category(cfg));
+		if (rc == CLI_EXIT_OK)
+			rc = CLI_EXIT_CONFIG;
+		goto fail;
+	}
+	*out = cfg;
+	return CLI_EXIT_OK;
+fail:
+	tlskit_config_free(cfg);
+	return rc;
+}

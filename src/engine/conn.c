@@ -1,0 +1,310 @@
+/*
+ * conn.c - a connection's life: handshake, handler, close_notify, close.
+ *
+ * Edge-triggered readiness: `ready` remembers the edges seen (readable,
+ * writable) until an operation returns TLSKIT_WANT_* for that direction,
+ * which proves the socket drained (or its buffer full) so that a new edge
+ * is sure to come. A connection runs when an edge it waits for arrives, or
+ * from the run queue when it stopped with work left (budget, or data that
+ * OpenSSL already holds). conn_run() is the one place where the library's
+ * WANT codes become waits.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "engine_internal.h"
+
+enum conn_state {
+	CONN_HANDSHAKE = 1,
+	CONN_RUNNING,
+	CONN_CLOSING,
+	CONN_DEAD,
+};
+
+#define CAN_READ 1u
+#define CAN_WRITE 2u
+
+/* What a step ends in besides engine_next's waits and ENGINE_AGAIN. */
+enum step_end {
+	STEP_CLOSED = 100,         /* close_notify sent */
+	STEP_HANDSHAKE_FAILED,
+	STEP_FAILED,
+};
+
+static void queue_conn(struct engine_conn *c)
+{
+	struct engine *eng = c->eng;
+
+	c->queued = 1;
+	c->ready_next = NULL;
+	*eng->ready_tail = c;
+	eng->ready_tail = &c->ready_next;
+}
+
+void engine_conn_wake(struct engine_conn *c)
+{
+	if (c->state == CONN_DEAD || c->queued)
+		return;
+	c->wait = 0;
+	queue_conn(c);
+}
+
+static void unlink_conn(struct engine_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->eng->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void fill_report(struct engine_conn *c, enum conn_outcome outcome,
+			struct conn_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->handler = c->listener->handler->name;
+	engine_format_addr(&c->peer, r->peer, sizeof(r->peer));
+	r->outcome = outcome;
+	r->bytes_in = c->bytes_in;
+	r->bytes_out = c->bytes_out;
+	r->seconds = (double)(engine_now_ns() - c->start_ns) / 1e9;
+	if (c->state != CONN_HANDSHAKE && c->tls) {
+		const tlskit_cert *peer = tlskit_conn_peer_cert(c->tls);
+
+		r->version = tlskit_conn_version(c->tls);
+		r->cipher = tlskit_conn_cipher(c->tls);
+		r->client = peer ? tlskit_cert_subject(peer) : NULL;
+	}
+	if (outcome == CONN_OUTCOME_HANDSHAKE_FAILED ||
+	    outcome == CONN_OUTCOME_ERROR) {
+		r->reason = c->reason;
+		if (!r->reason && c->tls)
+			r->reason = tlskit_conn_error(c->tls);
+		if (!r->reason || !*r->reason)
+			r->reason = "unknown error";
+	}
+}
+
+static void count_end(struct engine_stats *st, const struct engine_conn *c,
+		      enum conn_outcome outcome)
+{
+	st->active--;
+	st->bytes_in += c->bytes_in;
+	st->bytes_out += c->bytes_out;
+	if (outcome == CONN_OUTCOME_HANDSHAKE_FAILED)
+		st->handshake_failures++;
+	else if (outcome == CONN_OUTCOME_ERROR)
+		st->errors++;
+}
+
+/* Logs, releases and closes c; the struct itself is freed after this
+ * wake-up, since other events of the same batch may still point at it. */
+static void conn_end(struct engine_conn *c, enum conn_outcome outcome)
+{
+	struct engine *eng = c->eng;
+	struct conn_report report;
+
+	fill_report(c, outcome, &report);
+	log_conn(eng->log_format, &report);
+	count_end(&eng->stats, c, outcome);
+	if (c->state != CONN_HANDSHAKE && c->listener->handler->release)
+		c->listener->handler->release(c);
+	c->handler_data = NULL;
+	tlskit_conn_free(c->tls);
+	c->tls = NULL;
+	close(c->io.fd); /* also removes it from epoll */
+	c->io.fd = -1;
+	unlink_conn(c);
+	c->state = CONN_DEAD;
+	c->next = eng->zombies;
+	eng->zombies = c;
+}
+
+static int tls_result(int rc, enum step_end failure)
+{
+	if (rc == TLSKIT_WANT_READ || rc == TLSKIT_WANT_WRITE)
+		return rc;
+	return (int)failure;
+}
+
+/* Moves c forward as far as it goes without waiting. */
+static int conn_step(struct engine_conn *c)
+{
+	int rc;
+
+	switch (c->state) {
+	case CONN_HANDSHAKE:
+		rc = tlskit_handshake(c->tls);
+		if (rc != 0)
+			return tls_result(rc, STEP_HANDSHAKE_FAILED);
+		c->eng->stats.handshakes++;
+		c->state = CONN_RUNNING;
+		/* Data may have come with the client's Finished. */
+		__attribute__((fallthrough));
+	case CONN_RUNNING:
+		rc = c->listener->handler->run(c);
+		if (rc == ENGINE_ABORT)
+			return STEP_FAILED;
+		if (rc != ENGINE_CLOSE)
+			return rc;
+		c->state = CONN_CLOSING;
+		__attribute__((fallthrough));
+	case CONN_CLOSING:
+		rc = tlskit_close(c->tls);
+		/* A peer that already left cannot take our close_notify; the
+		 * exchange was still complete from its side. */
+		return rc == 0 ? STEP_CLOSED : tls_result(rc, STEP_CLOSED);
+	}
+	return STEP_FAILED;
+}
+
+/* The one place where WANT codes become waits. */
+static void conn_run(struct engine_conn *c)
+{
+	int next = conn_step(c);
+
+	switch (next) {
+	case ENGINE_WANT_READ:
+		c->ready &= (uint8_t)~CAN_READ;
+		c->wait = CAN_READ;
+		return;
+	case ENGINE_WANT_WRITE:
+		c->ready &= (uint8_t)~CAN_WRITE;
+		c->wait = CAN_WRITE;
+		return;
+	case ENGINE_AGAIN:
+		c->wait = 0;
+		queue_conn(c);
+		return;
+	case STEP_CLOSED:
+		conn_end(c, CONN_OUTCOME_CLOSED);
+		return;
+	case STEP_HANDSHAKE_FAILED:
+		conn_end(c, CONN_OUTCOME_HANDSHAKE_FAILED);
+		return;
+	default:
+		conn_end(c, CONN_OUTCOME_ERROR);
+		return;
+	}
+}
+
+static void conn_on_events(struct engine_io *io, uint32_t events)
+{
+	struct engine_conn *c = container_of(io, struct engine_conn, io);
+
+	if (c->state == CONN_DEAD)
+		return;
+	/* Errors and hang-ups wake both directions: the next operation
+	 * reports what happened. */
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->ready |= CAN_READ;
+	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		c->ready |= CAN_WRITE;
+	if (!c->queued && (c->ready & c->wait))
+		conn_run(c);
+}
+
+void conn_accepted(struct engine_listener *l, int fd,
+		   const union engine_sockaddr *peer)
+{
+	struct engine *eng = l->eng;
+	struct engine_conn *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		char name[64];
+
+		engine_format_addr(peer, name, sizeof(name));
+		log_event(l->handler->name, "%s: dropped: out of memory", name);
+		close(fd);
+		return;
+	}
+	c->io.fd = fd;
+	c->io.on_events = conn_on_events;
+	c->eng = eng;
+	c->listener = l;
+	c->peer = *peer;
+	c->start_ns = engine_now_ns();
+	c->state = CONN_HANDSHAKE;
+	/* The ClientHello usually arrives with or just after the accept; the
+	 * edge from registering says when, at no extra system call. */
+	c->wait = CAN_READ;
+	c->next = eng->conns;
+	if (eng->conns)
+		eng->conns->prev = c;
+	eng->conns = c;
+	eng->stats.accepted++;
+	eng->stats.active++;
+
+	c->tls = tlskit_server_new(l->cfg);
+	if (!c->tls) {
+		c->reason = "out of memory";
+		conn_end(c, CONN_OUTCOME_HANDSHAKE_FAILED);
+		return;
+	}
+	if (tlskit_accept_fd(c->tls, fd) < 0) {
+		conn_end(c, CONN_OUTCOME_HANDSHAKE_FAILED);
+		return;
+	}
+	if (engine_watch(eng, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP |
+					      EPOLLET) < 0) {
+		c->reason = strerror(errno);
+		conn_end(c, CONN_OUTCOME_HANDSHAKE_FAILED);
+	}
+}
+
+void conn_run_queue(struct engine *eng)
+{
+	struct engine_conn *c = eng->ready_head;
+
+	/* Connections queued while this batch runs wait for the next wake-up,
+	 * after fresh events: no connection can hog the loop. */
+	eng->ready_head = NULL;
+	eng->ready_tail = &eng->ready_head;
+	while (c) {
+		struct engine_conn *next = c->ready_next;
+
+		c->ready_next = NULL;
+		c->queued = 0;
+		if (c->state != CONN_DEAD)
+			conn_run(c);
+		c = next;
+	}
+}
+
+void conn_free_zombies(struct engine *eng)
+{
+	struct engine_conn **link = &eng->zombies;
+
+	while (*link) {
+		struct engine_conn *c = *link;
+
+		/* Still in the run queue: freed once the queue let go of it. */
+		if (c->queued) {
+			link = &c->next;
+			continue;
+		}
+		*link = c->next;
+		free(c);
+	}
+}
+
+void conn_close_all(struct engine *eng)
+{
+	for (struct engine_conn *c = eng->ready_head; c; c = c->ready_next)
+		c->queued = 0;
+	eng->ready_head = NULL;
+	eng->ready_tail = &eng->ready_head;
+	while (eng->conns) {
+		struct engine_conn *c = eng->conns;
+
+		/* One try at close_notify, so clients see a clean end. */
+		if (c->state == CONN_RUNNING)
+			(void)tlskit_close(c->tls);
+		conn_end(c, CONN_OUTCOME_STOPPED);
+	}
+}

@@ -1,0 +1,940 @@
+/*
+ * conn.c - one TLS connection: set up over a socket or callbacks, handshake,
+ * read, write, close, and what was negotiated.
+ *
+ * The transport is our own BIO so that sockets and caller callbacks share
+ * one code path, writes never raise SIGPIPE (MSG_NOSIGNAL) and the errno of
+ * a failed system call survives until we describe it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "internal.h"
+
+struct transport {
+	int fd; /* -1 when the callbacks carry the bytes */
+	int is_socket;
+	tlskit_read_cb rcb;
+	tlskit_write_cb wcb;
+	void *arg;
+	int eof;
+	int last_errno;
+};
+
+struct tlskit_conn {
+	tlskit_config *cfg;
+	enum tlskit_role role;
+	SSL *ssl;
+	struct transport tr;
+	int owned_fd; /* the socket tlskit_connect made, or -1 */
+	struct tlskit_error err;
+
+	int handshake_done;
+	int failed; /* a fatal error: no more I/O, no close_notify */
+	int closed; /* our close_notify is out */
+
+	char *servername;   /* client: the name we check and send */
+	int servername_sni; /* client: whether it went out as SNI */
+
+	/* The first verification failure, as the verify callback saw it. */
+	int vfail_set;
+	char vfail_msg[TLSKIT_ERROR_MAX];
+
+	/* What the handshake settled, kept so getters can be const. */
+	const char *version;
+	const char *cipher;
+	int bits;
+	int resumed;
+	char alpn[256];
+	char group[64];
+	char sni[256];
+	char verify_result[TLSKIT_ERROR_MAX];
+	tlskit_cert *peer;
+};
+
+/* ---- process-wide OpenSSL indexes ------------------------------------- */
+
+static pthread_once_t globals_once = PTHREAD_ONCE_INIT;
+static BIO_METHOD *transport_method;
+static int conn_ex_index = -1;
+
+static int transport_read(BIO *b, char *buf, int len);
+static int transport_write(BIO *b, const char *buf, int len);
+static long transport_ctrl(BIO *b, int cmd, long num, void *ptr);
+
+static void globals_init(void)
+{
+	BIO_METHOD *m;
+
+	conn_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+			 "tlskit transport");
+	if (!m)
+		return;
+	if (!BIO_meth_set_read(m, transport_read) ||
+	    !BIO_meth_set_write(m, transport_write) ||
+	    !BIO_meth_set_ctrl(m, transport_ctrl)) {
+		BIO_meth_free(m);
+		return;
+	}
+	transport_method = m;
+}
+
+/* ---- transport BIO ---------------------------------------------------- */
+
+static int would_block(int e)
+{
+	return e == EAGAIN || e == EWOULDBLOCK;
+}
+
+static ssize_t fd_read(struct transport *tr, char *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(tr->fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && would_block(errno))
+		return TLSKIT_WANT_READ;
+	return n;
+}
+
+static ssize_t fd_write(struct transport *tr, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = tr->is_socket ? send(tr->fd, buf, len, MSG_NOSIGNAL) :
+				    write(tr->fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && would_block(errno))
+		return TLSKIT_WANT_WRITE;
+	return n;
+}
+
+/* Maps a transport result onto the BIO's retry flags. */
+static int transport_result(BIO *b, struct transport *tr, ssize_t n, int len)
+{
+	if (n == TLSKIT_WANT_READ) {
+		BIO_set_retry_read(b);
+		return -1;
+	}
+	if (n == TLSKIT_WANT_WRITE) {
+		BIO_set_retry_write(b);
+		return -1;
+	}
+	if (n > len) {
+		tr->last_errno = EINVAL;
+		return -1;
+	}
+	if (n < 0) {
+		tr->last_errno = errno ? errno : EIO;
+		return -1;
+	}
+	return (int)n;
+}
+
+static int transport_read(BIO *b, char *buf, int len)
+{
+	struct transport *tr = BIO_get_data(b);
+	ssize_t n;
+
+	BIO_clear_retry_flags(b);
+	if (len <= 0)
+		return 0;
+	n = tr->fd >= 0 ? fd_read(tr, buf, (size_t)len) :
+			  tr->rcb(tr->arg, buf, (size_t)len);
+	if (n == 0)
+		tr->eof = 1;
+	return transport_result(b, tr, n, len);
+}
+
+static int transport_write(BIO *b, const char *buf, int len)
+{
+	struct transport *tr = BIO_get_data(b);
+	ssize_t n;
+
+	BIO_clear_retry_flags(b);
+	if (len <= 0)
+		return 0;
+	n = tr->fd >= 0 ? fd_write(tr, buf, (size_t)len) :
+			  tr->wcb(tr->arg, buf, (size_t)len);
+	return transport_result(b, tr, n, len);
+}
+
+static long transport_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	struct transport *tr = BIO_get_data(b);
+
+	(void)num;
+	(void)ptr;
+	switch (cmd) {
+	case BIO_CTRL_FLUSH:
+		return 1;
+	case BIO_CTRL_EOF:
+		return tr->eof;
+	case BIO_C_GET_FD:
+		return tr->fd;
+	}
+	return 0;
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+static tlskit_conn *conn_new(tlskit_config *cfg, enum tlskit_role role)
+{
+	tlskit_conn *conn;
+
+	if (!cfg)
+		return NULL;
+	conn = calloc(1, sizeof(*conn));
+	if (!conn)
+		return NULL;
+	conn->cfg = tlskit_config_ref(cfg);
+	conn->role = role;
+	conn->tr.fd = -1;
+	conn->owned_fd = -1;
+	return conn;
+}
+
+tlskit_conn *tlskit_client_new(tlskit_config *cfg)
+{
+	return conn_new(cfg, TLSKIT_CLIENT);
+}
+
+tlskit_conn *tlskit_server_new(tlskit_config *cfg)
+{
+	return conn_new(cfg, TLSKIT_SERVER);
+}
+
+void tlskit_conn_free(tlskit_conn *conn)
+{
+	if (!conn)
+		return;
+	SSL_free(conn->ssl);
+	if (conn->owned_fd >= 0)
+		close(conn->owned_fd);
+	tlskit_cert_free(conn->peer);
+	free(conn->servername);
+	tlskit_config_free(conn->cfg);
+	free(conn);
+}
+
+const char *tlskit_conn_error(const tlskit_conn *conn)
+{
+	return conn ? conn->err.message : "no connection";
+}
+
+enum tlskit_error_category tlskit_conn_error_category(const tlskit_conn *conn)
+{
+	return conn ? conn->err.category : TLSKIT_ERR_USAGE;
+}
+
+struct tlskit_error *conn_error_slot(tlskit_conn *conn)
+{
+	return &conn->err;
+}
+
+int tlskit_conn_fd(const tlskit_conn *conn)
+{
+	return conn ? conn->tr.fd : -1;
+}
+
+/* ---- setting up ------------------------------------------------------- */
+
+static int verify_cb(int ok, X509_STORE_CTX *store)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(
+		store, SSL_get_ex_data_X509_STORE_CTX_idx());
+	tlskit_conn *conn = ssl ? SSL_get_ex_data(ssl, conn_ex_index) : NULL;
+
+	if (!ok && conn && !conn->vfail_set) {
+		conn->vfail_set = 1;
+		verify_describe(X509_STORE_CTX_get_error(store),
+				X509_STORE_CTX_get_error_depth(store),
+				X509_STORE_CTX_get_current_cert(store),
+				conn->servername, conn->vfail_msg,
+				sizeof(conn->vfail_msg));
+	}
+	return ok;
+}
+
+static int is_ip_literal(const char *name)
+{
+	unsigned char addr[16];
+
+	return inet_pton(AF_INET, name, addr) == 1 ||
+	       inet_pton(AF_INET6, name, addr) == 1;
+}
+
+/* SNI and the name (or address) the certificate must carry. */
+static int setup_servername(tlskit_conn *conn, const char *servername)
+{
+	const char *name = servername ? servername :
+					config_servername(conn->cfg);
+	int check = !config_noverifycert(conn->cfg) &&
+		    !config_noverifyname(conn->cfg);
+	int ip;
+
+	if (!name) {
+		if (!check)
+			return 0;
+		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+				 "connecting: no server name to verify the certificate against (give one, or use insecure_noverifyname)");
+	}
+	if (!(conn->servername = strdup(name)))
+		return error_set(&conn->err, TLSKIT_ERR_SYSTEM, "out of memory");
+	ip = is_ip_literal(name);
+	if (check) {
+		X509_VERIFY_PARAM *param = SSL_get0_param(conn->ssl);
+		int ok;
+
+		X509_VERIFY_PARAM_set_hostflags(
+			param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name) :
+			  SSL_set1_host(conn->ssl, name);
+		if (ok != 1)
+			return error_set_ssl(&conn->err, TLSKIT_ERR_USAGE,
+					     "setting server name '%s'", name);
+	}
+	/* RFC 6066: literal addresses are not sent as SNI. */
+	if (!ip) {
+		if (SSL_set_tlsext_host_name(conn->ssl, name) != 1)
+			return error_set_ssl(&conn->err, TLSKIT_ERR_USAGE,
+					     "setting server name '%s'", name);
+		conn->servername_sni = 1;
+	}
+	return 0;
+}
+
+int conn_check_unused(tlskit_conn *conn, enum tlskit_role role)
+{
+	if (conn->role != role)
+		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+				 role == TLSKIT_CLIENT ?
+					 "connecting: this is a server connection" :
+					 "accepting: this is a client connection");
+	if (conn->ssl)
+		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+				 "%s: the connection is already set up",
+				 role == TLSKIT_CLIENT ? "connecting" :
+							 "accepting");
+	return 0;
+}
+
+static int setup_ssl(tlskit_conn *conn, enum tlskit_role role)
+{
+	SSL_CTX *ctx;
+	BIO *bio;
+
+	if (conn_check_unused(conn, role) < 0)
+		return -1;
+	pthread_once(&globals_once, globals_init);
+	if (!transport_method || conn_ex_index < 0)
+		return error_set(&conn->err, TLSKIT_ERR_SYSTEM,
+				 "initializing OpenSSL: out of memory");
+	ctx = config_ctx(conn->cfg, role, &conn->err);
+	if (!ctx)
+		return -1;
+	ERR_clear_error();
+	conn->ssl = SSL_new(ctx);
+	bio = BIO_new(transport_method);
+	if (!conn->ssl || !bio) {
+		BIO_free(bio);
+		return error_set_ssl(&conn->err, TLSKIT_ERR_SYSTEM,
+				     "creating a TLS connection");
+	}
+	BIO_set_data(bio, &conn->tr);
+	BIO_set_init(bio, 1);
+	SSL_set_bio(conn->ssl, bio, bio);
+	SSL_set_ex_data(conn->ssl, conn_ex_index, conn);
+	SSL_set_verify(conn->ssl, SSL_get_verify_mode(conn->ssl), verify_cb);
+	if (role == TLSKIT_SERVER)
+		SSL_set_accept_state(conn->ssl);
+	else
+		SSL_set_connect_state(conn->ssl);
+	return 0;
+}
+
+static void set_fd_transport(tlskit_conn *conn, int fd)
+{
+	struct stat st;
+
+	conn->tr.fd = fd;
+	conn->tr.is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static void set_cb_transport(tlskit_conn *conn, tlskit_read_cb rcb,
+			     tlskit_write_cb wcb, void *arg)
+{
+	conn->tr.fd = -1;
+	conn->tr.rcb = rcb;
+	conn->tr.wcb = wcb;
+	conn->tr.arg = arg;
+}
+
+int conn_start_client(tlskit_conn *conn, int fd, const char *servername,
+		      int owned)
+{
+	error_clear(&conn->err);
+	if (owned) {
+		/* The host we dialled yields to a configured servername. */
+		conn->owned_fd = fd;
+		conn->tr.fd = fd;
+		if (config_servername(conn->cfg))
+			servername = NULL;
+	}
+	if (setup_ssl(conn, TLSKIT_CLIENT) < 0)
+		return -1;
+	set_fd_transport(conn, fd);
+	return setup_servername(conn, servername);
+}
+
+int tlskit_connect_fd(tlskit_conn *conn, int fd, const char *servername)
+{
+	if (!conn)
+		return -1;
+	if (fd < 0)
+		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+				 "connecting: invalid file descriptor %d", fd);
+	return conn_start_client(conn, fd, servername, 0);
+}
+
+int tlskit_connect_cbs(tlskit_conn *conn, tlskit_read_cb rcb,
+		       tlskit_write_cb wcb, void *arg, const char *servername)
+{
+	if (!conn)
+		return -1;
+	error_clear(&conn->err);
+	if (!rcb || !wcb)
+		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+				 "connecting: read and write callbacks are required");
+	if (setup_ssl(conn, TLSKIT_CLIENT) < 0)
+		return -1;
+	set_cb_transport(conn, rcb, wcb, arg);
+	return setup_servername(conn, servername);
+}
+
+int tlskit_accept_fd(tlskit_conn *conn, int fd)
+{
+	if (!conn)
+		return -1;
+	error_clear(&conn->err);
+	if (fd < 0)
+		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+				 "accepting: invalid file descriptor %d", fd);
+	if (setup_ssl(conn, TLSKIT_SERVER) < 0)
+		return -1;
+	set_fd_transport(conn, fd);
+	return 0;
+}
+
+int tlskit_accept_cbs(tlskit_conn *conn, tlskit_read_cb rcb,
+		      tlskit_write_cb wcb, void *arg)
+{
+	if (!conn)
+		return -1;
+	error_clear(&conn->err);
+	if (!rcb || !wcb)
+		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+				 "accepting: read and write callbacks are required");
+	if (setup_ssl(conn, TLSKIT_SERVER) < 0)
+		return -1;
+	set_cb_transport(conn, rcb, wcb, arg);
+	return 0;
+}
+
+/* ---- describing failures ---------------------------------------------- */
+
+/* The first error the SSL library queued (the cause; later ones are
+ * consequences), or 0. */
+static unsigned long first_ssl_error(void)
+{
+	unsigned long code;
+	int i = 0;
+
+	while ((code = ERR_peek_error()) != 0 && i++ < 32) {
+		if (ERR_GET_LIB(code) == ERR_LIB_SSL)
+			return code;
+		ERR_get_error();
+	}
+	return code;
+}
+
+/* The alert a reason code stands for (it sent us one), or -1. */
+static int received_alert(int reason)
+{
+	if (reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256)
+		return reason - SSL_AD_REASON_OFFSET;
+	return -1;
+}
+
+static int alert_is_about_our_cert(int alert)
+{
+	switch (alert) {
+	case SSL_AD_UNKNOWN_CA:
+	case SSL_AD_BAD_CERTIFICATE:
+	case SSL_AD_UNSUPPORTED_CERTIFICATE:
+	case SSL_AD_CERTIFICATE_UNKNOWN:
+	case SSL_AD_CERTIFICATE_EXPIRED:
+	case SSL_AD_CERTIFICATE_REVOKED:
+	case SSL_AD_CERTIFICATE_REQUIRED:
+		return 1;
+	}
+	return 0;
+}
+
+static void describe_version_failure(tlskit_conn *conn)
+{
+	int min = config_min_protocol(conn->cfg);
+	int max = config_max_protocol(conn->cfg);
+	int peer = conn->role == TLSKIT_SERVER ? SSL_client_version(conn->ssl) :
+						 0;
+
+	if (peer > 0 && peer < min)
+		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+			  "TLS handshake failed: unsupported protocol (peer offers %s or lower; minimum is %s)",
+			  protocol_name(peer), protocol_name(min));
+	else
+		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+			  "TLS handshake failed: unsupported protocol (no version in common; we accept %s to %s)",
+			  protocol_name(min), protocol_name(max));
+}
+
+static void describe_verify_failure(tlskit_conn *conn)
+{
+	char msg[TLSKIT_ERROR_MAX];
+
+	if (conn->vfail_set)
+		error_set(&conn->err, TLSKIT_ERR_VERIFY, "%s", conn->vfail_msg);
+	else {
+		verify_describe_result(SSL_get_verify_result(conn->ssl), msg,
+				       sizeof(msg));
+		error_set(&conn->err, TLSKIT_ERR_VERIFY, "%s", msg);
+	}
+}
+
+/* A handshake failure reported as SSL_ERROR_SSL, from its reason code. */
+static void describe_ssl_failure(tlskit_conn *conn, unsigned long code)
+{
+	const char *what = "TLS handshake failed";
+	int reason = ERR_GET_REASON(code);
+	int alert = received_alert(reason);
+	const char *text;
+
+	if (ERR_GET_LIB(code) == ERR_LIB_SSL && alert >= 0) {
+		error_set(&conn->err,
+			  alert_is_about_our_cert(alert) ? TLSKIT_ERR_VERIFY :
+							   TLSKIT_ERR_PROTOCOL,
+			  "%s: peer sent alert '%s'%s", what, alert_name(alert),
+			  alert_hint(alert));
+		return;
+	}
+	if (ERR_GET_LIB(code) != ERR_LIB_SSL)
+		reason = 0;
+	switch (reason) {
+	case SSL_R_CERTIFICATE_VERIFY_FAILED:
+		describe_verify_failure(conn);
+		return;
+	case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+		error_set(&conn->err, TLSKIT_ERR_VERIFY,
+			  "%s: peer did not return a certificate (client certificate required but none was sent)",
+			  what);
+		return;
+	case SSL_R_UNSUPPORTED_PROTOCOL:
+	case SSL_R_VERSION_TOO_LOW:
+	case SSL_R_VERSION_TOO_HIGH:
+		describe_version_failure(conn);
+		return;
+	case SSL_R_NO_SHARED_CIPHER:
+		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+			  "%s: no shared cipher", what);
+		return;
+	case SSL_R_NO_SHARED_GROUPS:
+	case SSL_R_NO_SUITABLE_KEY_SHARE:
+		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+			  "%s: no shared key exchange group", what);
+		return;
+	case SSL_R_NO_APPLICATION_PROTOCOL:
+		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+			  "%s: no ALPN protocol in common with the peer", what);
+		return;
+	case SSL_R_NO_PROTOCOLS_AVAILABLE:
+	case SSL_R_NO_CIPHERS_AVAILABLE:
+		error_set(&conn->err, TLSKIT_ERR_CONFIG,
+			  "%s: no protocol version or cipher enabled (check the minimum/maximum version and cipher lists; TLS 1.0/1.1 need @SECLEVEL=0)",
+			  what);
+		return;
+	case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+			  "%s: peer closed the connection during the handshake",
+			  what);
+		return;
+	case SSL_R_WRONG_VERSION_NUMBER:
+		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+			  "%s: wrong version number (is the peer speaking TLS?)",
+			  what);
+		return;
+	case SSL_R_HTTP_REQUEST:
+		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+			  "%s: peer sent a plain HTTP request, not TLS", what);
+		return;
+	}
+	text = code ? ERR_reason_error_string(code) : NULL;
+	error_set(&conn->err, TLSKIT_ERR_PROTOCOL, "%s: %s", what,
+		  text ? text : "unknown OpenSSL error");
+}
+
+static void describe_handshake_failure(tlskit_conn *conn, int ssl_err)
+{
+	int e = conn->tr.last_errno;
+
+	if (ssl_err == SSL_ERROR_SYSCALL) {
+		if (conn->vfail_set)
+			describe_verify_failure(conn);
+		else if (e)
+			error_set(&conn->err, TLSKIT_ERR_IO,
+				  "TLS handshake failed: %s", strerror(e));
+		else
+			error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+				  "TLS handshake failed: peer closed the connection during the handshake");
+	} else {
+		describe_ssl_failure(conn, first_ssl_error());
+	}
+	ERR_clear_error();
+}
+
+/* Describes a failed SSL_read/SSL_write/SSL_shutdown; what: "reading from
+ * peer". */
+static void describe_io_failure(tlskit_conn *conn, int ssl_err,
+				const char *what)
+{
+	unsigned long code = ssl_err == SSL_ERROR_SSL ? first_ssl_error() : 0;
+	int reason = ERR_GET_LIB(code) == ERR_LIB_SSL ? ERR_GET_REASON(code) : 0;
+	const char *text;
+
+	if (ssl_err == SSL_ERROR_SYSCALL && conn->tr.last_errno)
+		error_set(&conn->err, TLSKIT_ERR_IO, "%s: %s", what,
+			  strerror(conn->tr.last_errno));
+	else if (ssl_err == SSL_ERROR_SYSCALL ||
+		 reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		error_set(&conn->err, TLSKIT_ERR_CLOSED,
+			  "%s: connection closed without close_notify (data may be truncated)",
+			  what);
+	else if (received_alert(reason) >= 0)
+		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+			  "%s: peer sent alert '%s'", what,
+			  alert_name(received_alert(reason)));
+	else if (code && (text = ERR_reason_error_string(code)))
+		error_set(&conn->err, TLSKIT_ERR_PROTOCOL, "%s: %s", what, text);
+	else
+		error_set(&conn->err, TLSKIT_ERR_PROTOCOL, "%s: TLS error %d",
+			  what, ssl_err);
+	ERR_clear_error();
+}
+
+/* ---- handshake -------------------------------------------------------- */
+
+static void copy_string(char *dst, size_t size, const char *src, size_t len)
+{
+	if (!src)
+		len = 0;
+	if (len >= size)
+		len = size - 1;
+	if (len)
+		memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+static void record_group(tlskit_conn *conn)
+{
+	int nid = SSL_get_negotiated_group(conn->ssl);
+	const char *name = NULL;
+
+	conn->group[0] = '\0';
+	if (nid <= 0)
+		return;
+	if (!(nid & TLSEXT_nid_unknown))
+		name = OBJ_nid2sn(nid);
+	if (!name)
+		name = SSL_group_to_name(conn->ssl, nid);
+	if (name)
+		copy_string(conn->group, sizeof(conn->group), name,
+			    strlen(name));
+}
+
+static void record_verify_result(tlskit_conn *conn)
+{
+	char *out = conn->verify_result;
+	size_t size = sizeof(conn->verify_result);
+	X509 *peer = SSL_get0_peer_certificate(conn->ssl);
+	long result = SSL_get_verify_result(conn->ssl);
+
+	if (conn->role == TLSKIT_CLIENT && config_noverifycert(conn->cfg))
+		snprintf(out, size, "not verified (insecure)");
+	else if (!peer)
+		snprintf(out, size, "no certificate");
+	else if (result != X509_V_OK && conn->vfail_set)
+		snprintf(out, size, "%s", conn->vfail_msg);
+	else if (result != X509_V_OK)
+		verify_describe_result(result, out, size);
+	else if (conn->role == TLSKIT_CLIENT && config_noverifyname(conn->cfg))
+		snprintf(out, size, "ok (name not verified: insecure)");
+	else
+		snprintf(out, size, "ok");
+}
+
+static void record_session(tlskit_conn *conn)
+{
+	const unsigned char *alpn = NULL;
+	unsigned int alpn_len = 0;
+	const char *sni;
+
+	conn->version = SSL_get_version(conn->ssl);
+	conn->cipher = SSL_get_cipher_name(conn->ssl);
+	conn->bits = SSL_get_cipher_bits(conn->ssl, NULL);
+	conn->resumed = SSL_session_reused(conn->ssl);
+	SSL_get0_alpn_selected(conn->ssl, &alpn, &alpn_len);
+	copy_string(conn->alpn, sizeof(conn->alpn), (const char *)alpn,
+		    alpn ? alpn_len : 0);
+	record_group(conn);
+	if (conn->role == TLSKIT_CLIENT)
+		sni = conn->servername_sni ? conn->servername : NULL;
+	else
+		sni = SSL_get_servername(conn->ssl, TLSEXT_NAMETYPE_host_name);
+	copy_string(conn->sni, sizeof(conn->sni), sni ? sni : "",
+		    sni ? strlen(sni) : 0);
+	record_verify_result(conn);
+	tlskit_cert_free(conn->peer);
+	conn->peer = NULL;
+	conn->handshake_done = 1;
+}
+
+/* Common entry checks of handshake/read/write: 0 to go on. */
+static int conn_usable(tlskit_conn *conn, const char *what)
+{
+	if (!conn->ssl)
+		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+				 "%s: not connected (call a connect or accept function first)",
+				 what);
+	if (conn->failed)
+		return -1; /* the error that ended it stays */
+	return 0;
+}
+
+int tlskit_handshake(tlskit_conn *conn)
+{
+	int r, e;
+
+	if (!conn)
+		return -1;
+	if (conn_usable(conn, "TLS handshake") < 0)
+		return -1;
+	if (conn->handshake_done)
+		return 0;
+	ERR_clear_error();
+	conn->tr.last_errno = 0;
+	r = SSL_do_handshake(conn->ssl);
+	if (r == 1) {
+		record_session(conn);
+		return 0;
+	}
+	e = SSL_get_error(conn->ssl, r);
+	if (e == SSL_ERROR_WANT_READ)
+		return TLSKIT_WANT_READ;
+	if (e == SSL_ERROR_WANT_WRITE)
+		return TLSKIT_WANT_WRITE;
+	describe_handshake_failure(conn, e);
+	conn->failed = 1;
+	return -1;
+}
+
+/* ---- I/O -------------------------------------------------------------- */
+
+ssize_t tlskit_read(tlskit_conn *conn, void *buf, size_t len)
+{
+	size_t n = 0;
+	int r, e;
+
+	if (!conn)
+		return -1;
+	if (conn_usable(conn, "reading from peer") < 0)
+		return -1;
+	if (!buf || len == 0)
+		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+				 "reading from peer: empty buffer");
+	if (!conn->handshake_done && (r = tlskit_handshake(conn)) != 0)
+		return r;
+	ERR_clear_error();
+	conn->tr.last_errno = 0;
+	if (SSL_read_ex(conn->ssl, buf, len, &n) == 1)
+		return (ssize_t)n;
+	e = SSL_get_error(conn->ssl, 0);
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		return TLSKIT_WANT_READ;
+	case SSL_ERROR_WANT_WRITE:
+		return TLSKIT_WANT_WRITE;
+	case SSL_ERROR_ZERO_RETURN:
+		ERR_clear_error();
+		return 0;
+	}
+	describe_io_failure(conn, e, "reading from peer");
+	conn->failed = 1;
+	return -1;
+}
+
+ssize_t tlskit_write(tlskit_conn *conn, const void *buf, size_t len)
+{
+	size_t n = 0;
+	int r, e;
+
+	if (!conn)
+		return -1;
+	if (conn_usable(conn, "writing to peer") < 0)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (!buf)
+		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+				 "writing to peer: no buffer");
+	if (conn->closed)
+		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+				 "writing to peer: the connection is already closed");
+	if (!conn->handshake_done && (r = tlskit_handshake(conn)) != 0)
+		return r;
+	ERR_clear_error();
+	conn->tr.last_errno = 0;
+	/* Without partial writes, SSL_write_ex sends all of len or keeps its
+	 * place for the caller's repeat after TLSKIT_WANT_*. */
+	if (SSL_write_ex(conn->ssl, buf, len, &n) == 1)
+		return (ssize_t)n;
+	e = SSL_get_error(conn->ssl, 0);
+	if (e == SSL_ERROR_WANT_READ)
+		return TLSKIT_WANT_READ;
+	if (e == SSL_ERROR_WANT_WRITE)
+		return TLSKIT_WANT_WRITE;
+	describe_io_failure(conn, e, "writing to peer");
+	if (conn->err.category == TLSKIT_ERR_CLOSED)
+		conn->err.category = TLSKIT_ERR_IO;
+	conn->failed = 1;
+	return -1;
+}
+
+int tlskit_close(tlskit_conn *conn)
+{
+	int r, e;
+
+	if (!conn)
+		return -1;
+	/* Nothing to say to a peer we never finished meeting, or after a
+	 * fatal error (OpenSSL forbids shutdown then). */
+	if (!conn->ssl || !conn->handshake_done || conn->failed || conn->closed)
+		return 0;
+	ERR_clear_error();
+	conn->tr.last_errno = 0;
+	r = SSL_shutdown(conn->ssl);
+	if (r >= 0) {
+		conn->closed = 1;
+		return 0;
+	}
+	e = SSL_get_error(conn->ssl, r);
+	if (e == SSL_ERROR_WANT_READ)
+		return TLSKIT_WANT_READ;
+	if (e == SSL_ERROR_WANT_WRITE)
+		return TLSKIT_WANT_WRITE;
+	describe_io_failure(conn, e, "sending close_notify");
+	if (conn->err.category == TLSKIT_ERR_CLOSED)
+		conn->err.category = TLSKIT_ERR_IO;
+	conn->failed = 1;
+	return -1;
+}
+
+size_t tlskit_pending(const tlskit_conn *conn)
+{
+	int n;
+
+	if (!conn || !conn->ssl)
+		return 0;
+	n = SSL_pending(conn->ssl);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* ---- after the handshake ---------------------------------------------- */
+
+const char *tlskit_conn_version(const tlskit_conn *conn)
+{
+	return conn && conn->handshake_done ? conn->version : NULL;
+}
+
+const char *tlskit_conn_cipher(const tlskit_conn *conn)
+{
+	return conn && conn->handshake_done ? conn->cipher : NULL;
+}
+
+int tlskit_conn_cipher_bits(const tlskit_conn *conn)
+{
+	return conn && conn->handshake_done ? conn->bits : 0;
+}
+
+const char *tlskit_conn_alpn(const tlskit_conn *conn)
+{
+	return conn && conn->handshake_done && conn->alpn[0] ? conn->alpn :
+							       NULL;
+}
+
+const char *tlskit_conn_group(const tlskit_conn *conn)
+{
+	return conn && conn->handshake_done && conn->group[0] ? conn->group :
+								NULL;
+}
+
+int tlskit_conn_resumed(const tlskit_conn *conn)
+{
+	return conn && conn->handshake_done ? conn->resumed : 0;
+}
+
+const char *tlskit_conn_servername(const tlskit_conn *conn)
+{
+	if (!conn)
+		return NULL;
+	if (conn->handshake_done)
+		return conn->sni[0] ? conn->sni : NULL;
+	return conn->servername_sni ? conn->servername : NULL;
+}
+
+const char *tlskit_conn_verify_result(const tlskit_conn *conn)
+{
+	if (!conn)
+		return NULL;
+	if (!conn->handshake_done)
+		return conn->vfail_set ? conn->vfail_msg : "no handshake";
+	return conn->verify_result;
+}
+
+const tlskit_cert *tlskit_conn_peer_cert(tlskit_conn *conn)
+{
+	X509 *x;
+
+	if (!conn || !conn->ssl || !conn->handshake_done)
+		return NULL;
+	if (conn->peer)
+		return conn->peer;
+	x = SSL_get0_peer_certificate(conn->ssl);
+	if (!x)
+		return NULL;
+	conn->peer = certinfo_from_x509(x, &conn->err);
+	return conn->peer;
+}
