@@ -45,6 +45,7 @@ EXAMPLES := $(EX_SRC:examples/%.c=$(B)/examples/%)
 UNITS    := $(UT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 SONAME   := libtlskit.so.$(SOVERSION)
+REALNAME := libtlskit.so.$(VERSION)
 
 .PHONY: all lib examples unit clean install uninstall check test test-plain \
         test-asan demo deps deps-test
@@ -66,12 +67,12 @@ $(B)/libtlskit.a: $(LIB_OBJ)
 	@mkdir -p $(B)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/$(SONAME).$(VERSION): $(PIC_OBJ)
+$(B)/$(REALNAME): $(PIC_OBJ)
 	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDFLAGS) $(SSL_LIBS)
 
-$(B)/libtlskit.so: $(B)/$(SONAME).$(VERSION)
-	ln -sf $(SONAME).$(VERSION) $(B)/$(SONAME)
-	ln -sf $(SONAME).$(VERSION) $@
+$(B)/libtlskit.so: $(B)/$(REALNAME)
+	ln -sf $(REALNAME) $(B)/$(SONAME)
+	ln -sf $(REALNAME) $@
 
 $(B)/tlskit: $(CLI_OBJ) $(ENG_OBJ) $(B)/libtlskit.a
 	$(CC) -o $@ $(CLI_OBJ) $(ENG_OBJ) $(B)/libtlskit.a $(LDFLAGS) $(SSL_LIBS)
@@ -97,9 +98,9 @@ install: all
 	install -m 755 $(B)/tlskit $(DESTDIR)$(BINDIR)/tlskit
 	install -m 644 include/tlskit.h $(DESTDIR)$(INCDIR)/tlskit.h
 	install -m 644 $(B)/libtlskit.a $(DESTDIR)$(LIBDIR)/libtlskit.a
-	install -m 755 $(B)/$(SONAME).$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME).$(VERSION)
-	ln -sf $(SONAME).$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
-	ln -sf $(SONAME).$(VERSION) $(DESTDIR)$(LIBDIR)/libtlskit.so
+	install -m 755 $(B)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(REALNAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/libtlskit.so
 	install -m 644 $(B)/tlskit.pc $(DESTDIR)$(LIBDIR)/pkgconfig/tlskit.pc
 
 uninstall:

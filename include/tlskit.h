@@ -204,8 +204,10 @@ struct tlskit_cipher_info {
 	int aead;          /* 1 if an AEAD cipher */
 };
 /*
- * The ciphers this configuration enables for role, in preference order.
- * *out is malloc'ed; free it with free(). Returns the count or -1.
+ * The ciphers this configuration enables for role, in preference order,
+ * after the protocol range and security level. Needs no certificate and does
+ * not freeze the config. *out is malloc'ed; free it with free(). Returns the
+ * count or -1.
  */
 TLSKIT_API ssize_t tlskit_config_ciphers(tlskit_config *cfg,
 					 enum tlskit_role role,
@@ -239,8 +241,10 @@ typedef ssize_t (*tlskit_write_cb)(void *arg, const void *buf, size_t len);
 
 /*
  * Clients. servername sets SNI and the name verified; NULL takes the
- * config's. An IP literal is verified against the certificate's IP SANs and
- * sends no SNI. The caller keeps ownership of fd.
+ * config's (with neither, -1: a usage error, unless name or certificate
+ * verification is turned off insecurely). An IP literal is verified against
+ * the certificate's IP SANs and sends no SNI. The caller keeps ownership of
+ * fd.
  */
 TLSKIT_API int tlskit_connect_fd(tlskit_conn *conn, int fd,
 				 const char *servername);
@@ -274,15 +278,18 @@ TLSKIT_API int tlskit_conn_fd(const tlskit_conn *conn);
 TLSKIT_API int tlskit_handshake(tlskit_conn *conn);
 
 /*
- * Reads up to len bytes: > 0 bytes read, 0 when the peer sent close_notify,
- * TLSKIT_WANT_*, or -1 (a peer closing TCP without close_notify is -1 with
- * category TLSKIT_ERR_CLOSED).
+ * Reads up to len (> 0) bytes: > 0 bytes read, 0 when the peer sent
+ * close_notify, TLSKIT_WANT_*, or -1 (a peer closing TCP without
+ * close_notify is -1 with category TLSKIT_ERR_CLOSED). After -1 the
+ * connection is dead: further I/O fails with the same error.
  */
 TLSKIT_API ssize_t tlskit_read(tlskit_conn *conn, void *buf, size_t len);
 /* Writes all of buf (> 0 is always len), TLSKIT_WANT_* or -1. After a
  * TLSKIT_WANT_*, repeat with the same buf and len. */
 TLSKIT_API ssize_t tlskit_write(tlskit_conn *conn, const void *buf, size_t len);
-/* Sends close_notify: 0, TLSKIT_WANT_*, or -1. Does not wait for the peer's. */
+/* Sends close_notify: 0, TLSKIT_WANT_*, or -1. Does not wait for the peer's.
+ * Returns 0 without sending anything if the handshake never completed, the
+ * connection already failed, or close_notify was already sent. */
 TLSKIT_API int tlskit_close(tlskit_conn *conn);
 /* Bytes already decrypted and buffered, readable without touching the fd. */
 TLSKIT_API size_t tlskit_pending(const tlskit_conn *conn);
@@ -294,6 +301,9 @@ TLSKIT_API int tlskit_conn_cipher_bits(const tlskit_conn *conn);
 TLSKIT_API const char *tlskit_conn_alpn(const tlskit_conn *conn); /* or NULL */
 TLSKIT_API const char *tlskit_conn_group(const tlskit_conn *conn); /* or NULL */
 TLSKIT_API int tlskit_conn_resumed(const tlskit_conn *conn);
+/* Clients: 1 if the server asked for a certificate (the configured one, if
+ * any, was then sent), else 0. */
+TLSKIT_API int tlskit_conn_cert_requested(const tlskit_conn *conn);
 /* The SNI the client asked for (servers) or sent (clients), or NULL. */
 TLSKIT_API const char *tlskit_conn_servername(const tlskit_conn *conn);
 /* "ok", "not verified (insecure)", "no certificate", or the failure reason. */
@@ -310,17 +320,27 @@ typedef struct tlskit_cert tlskit_cert;
  */
 TLSKIT_API const tlskit_cert *tlskit_conn_peer_cert(tlskit_conn *conn);
 
-/* Parses one certificate (PEM or DER). Free with tlskit_cert_free(). */
+/*
+ * Parses one certificate: PEM (the first CERTIFICATE block; other blocks
+ * before it are skipped) or DER (exactly one certificate, nothing after).
+ * Free with tlskit_cert_free(). Files are limited to 1 MiB; errors name the
+ * file: "loading certificate 'c.pem': no PEM or DER certificate found".
+ */
 TLSKIT_API tlskit_cert *tlskit_cert_parse(const void *data, size_t len,
 					  struct tlskit_error *err);
 TLSKIT_API tlskit_cert *tlskit_cert_load_file(const char *path,
 					      struct tlskit_error *err);
 TLSKIT_API void tlskit_cert_free(tlskit_cert *cert);
 
-/* One-line RFC 2253 names: "CN=localhost,O=tlskit". */
+/* One-line RFC 2253 names: "CN=localhost,O=tlskit"; control bytes and
+ * non-ASCII escaped as \XX (names come from peers). */
 TLSKIT_API const char *tlskit_cert_subject(const tlskit_cert *cert);
 TLSKIT_API const char *tlskit_cert_issuer(const tlskit_cert *cert);
-/* Subject alternative names as "DNS:x", "IP:1.2.3.4", "email:x", "URI:x". */
+/*
+ * Subject alternative names as "DNS:x", "IP:1.2.3.4", "IP:::1", "email:x",
+ * "URI:x", in certificate order; other name types are left out. Control
+ * bytes, non-ASCII and backslashes in names appear as \xHH.
+ */
 TLSKIT_API size_t tlskit_cert_san_count(const tlskit_cert *cert);
 TLSKIT_API const char *tlskit_cert_san(const tlskit_cert *cert, size_t i);
 TLSKIT_API time_t tlskit_cert_not_before(const tlskit_cert *cert);
@@ -337,7 +357,7 @@ TLSKIT_API const unsigned char *tlskit_cert_der(const tlskit_cert *cert,
 /* ------------------------------------------------------------------ */
 
 enum tlskit_cert_kind {
-	TLSKIT_CERT_CA = 1,       /* self-signed root CA */
+	TLSKIT_CERT_CA = 1,       /* root CA; with an issuer, an intermediate */
 	TLSKIT_CERT_SERVER,       /* leaf, serverAuth, signed by an issuer */
 	TLSKIT_CERT_CLIENT,       /* leaf, clientAuth, signed by an issuer */
 	TLSKIT_CERT_SELF_SIGNED,  /* leaf, serverAuth+clientAuth, self-signed */
@@ -355,20 +375,28 @@ enum tlskit_key_type {
 struct tlskit_certgen {
 	enum tlskit_cert_kind kind;
 	enum tlskit_key_type key_type;
-	const char *common_name;  /* NULL: the first SAN */
-	const char *const *sans;  /* "localhost", "127.0.0.1", "DNS:x", "IP:x" */
+	const char *common_name;  /* NULL: the first SAN's value; CAs without
+				   * SANs: "tlskit development CA" */
+	/* "localhost", "127.0.0.1", "::1" (bare addresses are IP SANs, other
+	 * bare names DNS), "DNS:x", "IP:x", "email:x", "URI:scheme:x". SERVER
+	 * and SELF_SIGNED without SANs get their CN as one. */
+	const char *const *sans;
 	size_t san_count;
 	time_t not_before;        /* 0: now (minus 5 minutes of clock skew) */
 	time_t not_after;         /* 0: not_before + days */
 	int days;                 /* 0: 825 for leaves, 3650 for CAs */
 	const char *issuer_cert_file; /* PEM; required for SERVER and CLIENT */
-	const char *issuer_key_file;
+	const char *issuer_key_file;  /* PEM, unencrypted; must match the cert */
 };
 
 /*
  * Generates a key and a certificate as params say and writes them to
- * cert_path (PEM) and key_path (PEM, created with mode 0600). Refuses to
- * overwrite an existing file unless overwrite is set.
+ * cert_path (PEM) and key_path (PEM PKCS#8, unencrypted, mode 0600). Refuses
+ * to overwrite an existing file unless overwrite is set; nothing is written
+ * unless both were generated. The serial is 128 random bits; the signature
+ * digest follows the signing key: SHA-256 (P-256, RSA), SHA-384 (P-384),
+ * none (Ed25519). Explicit dates may lie in the past (expired test
+ * certificates). Invalid SANs fail with a message naming the entry.
  */
 TLSKIT_API int tlskit_certgen_write(const struct tlskit_certgen *params,
 				    const char *cert_path, const char *key_path,

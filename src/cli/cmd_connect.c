@@ -295,15 +295,20 @@ static void print_peer(tlskit_conn *conn)
 	print_expiry(tlskit_cert_not_after(peer));
 }
 
-/*
- * The library does not say whether the server asked for the client
- * certificate; the summary names the one offered.
- */
-static void print_client_cert(const char *path)
+/* Our certificate, if the server asked for one: "none" tells the user
+ * that the server wanted one they did not give. */
+static void print_client_cert(tlskit_conn *conn, const char *path)
 {
 	struct tlskit_error err = { 0 };
-	tlskit_cert *cert = tlskit_cert_load_file(path, &err);
+	tlskit_cert *cert;
 
+	if (!tlskit_conn_cert_requested(conn))
+		return;
+	if (!path) {
+		fprintf(stderr, "  client    none (the server asked for a certificate)\n");
+		return;
+	}
+	cert = tlskit_cert_load_file(path, &err);
 	if (!cert)
 		return;
 	fprintf(stderr, "  client    %s\n", tlskit_cert_subject(cert));
@@ -330,8 +335,7 @@ static void print_summary(tlskit_conn *conn, const struct connect_args *a)
 		fprintf(stderr, "  verified  NOT VERIFIED (--insecure)\n");
 	else
 		fprintf(stderr, "  verified  %s\n", tlskit_conn_verify_result(conn));
-	if (a->tls.cert)
-		print_client_cert(a->tls.cert);
+	print_client_cert(conn, a->tls.cert);
 }
 
 /* ---- the relay ---------------------------------------------------------- */

@@ -79,6 +79,7 @@ static const char *bad_option(char **argv, char *buf, size_t len)
 
 static int parse_args(int argc, char **argv, struct echo_args *a)
 {
+	struct tlskit_error err = { 0 };
 	char opt[8];
 	int c;
 
@@ -103,8 +104,12 @@ static int parse_args(int argc, char **argv, struct echo_args *a)
 				   bad_option(argv, opt, sizeof(opt)));
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument (echo takes only options)",
+		return usage_error("echo takes only options; unexpected argument",
 				   argv[optind]);
+	if (engine_check_address(a->listen, &err) < 0) {
+		cli_error("echo", "%s", err.message);
+		return CLI_EXIT_USAGE;
+	}
 	return 0;
 }
 

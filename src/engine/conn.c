@@ -67,7 +67,7 @@ static void fill_report(struct engine_conn *c, enum conn_outcome outcome,
 			struct conn_report *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->handler = c->listener->handler->name;
+	r->handler = c->handler->name;
 	engine_format_addr(&c->peer, r->peer, sizeof(r->peer));
 	r->outcome = outcome;
 	r->bytes_in = c->bytes_in;
@@ -112,8 +112,8 @@ static void conn_end(struct engine_conn *c, enum conn_outcome outcome)
 	fill_report(c, outcome, &report);
 	log_conn(eng->log_format, &report);
 	count_end(&eng->stats, c, outcome);
-	if (c->state != CONN_HANDSHAKE && c->listener->handler->release)
-		c->listener->handler->release(c);
+	if (c->state != CONN_HANDSHAKE && c->handler->release)
+		c->handler->release(c);
 	c->handler_data = NULL;
 	tlskit_conn_free(c->tls);
 	c->tls = NULL;
@@ -147,7 +147,7 @@ static int conn_step(struct engine_conn *c)
 		/* Data may have come with the client's Finished. */
 		__attribute__((fallthrough));
 	case CONN_RUNNING:
-		rc = c->listener->handler->run(c);
+		rc = c->handler->run(c);
 		if (rc == ENGINE_ABORT)
 			return STEP_FAILED;
 		if (rc != ENGINE_CLOSE)
@@ -226,7 +226,8 @@ void conn_accepted(struct engine_listener *l, int fd,
 	c->io.fd = fd;
 	c->io.on_events = conn_on_events;
 	c->eng = eng;
-	c->listener = l;
+	c->handler = l->handler;
+	c->handler_arg = l->handler_arg;
 	c->peer = *peer;
 	c->start_ns = engine_now_ns();
 	c->state = CONN_HANDSHAKE;

@@ -138,7 +138,9 @@ union engine_sockaddr {
 struct engine_conn {
 	struct engine_io io;
 	struct engine *eng;                 /* handler may use */
-	struct engine_listener *listener;
+	/* Copied from the listener, which may go (reload) before c does. */
+	const struct engine_handler *handler;
+	void *handler_arg;                  /* engine_listen_opts.handler_arg */
 	tlskit_conn *tls;                   /* handler may use */
 	void *handler_data;                 /* handler's own */
 	const char *reason;                 /* handler may set before ABORT */
@@ -180,6 +182,8 @@ struct engine_listen_opts {
 	const char *address;   /* "HOST:PORT", "[::1]:PORT", "*:PORT" */
 	int backlog;           /* 0: ENGINE_BACKLOG_DEFAULT */
 	const struct engine_handler *handler;
+	void *handler_arg;     /* for the handler (e.g. a backend); outlives
+				* the engine's connections */
 	tlskit_config *cfg;    /* gains a reference per listener */
 };
 
@@ -191,6 +195,11 @@ struct engine_listen_opts {
  */
 int engine_listen(struct engine *eng, const struct engine_listen_opts *opts,
 		  struct tlskit_error *err) ENGINE_MUST_CHECK;
+
+/* Only checks that address is well formed (USAGE error if not), so a
+ * command can refuse it before doing any work. */
+int engine_check_address(const char *address, struct tlskit_error *err)
+	ENGINE_MUST_CHECK;
 
 /* The i-th listener's bound address ("127.0.0.1:8443", "[::1]:8443") into
  * buf; -1 if there is no i-th listener. */

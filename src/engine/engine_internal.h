@@ -16,6 +16,7 @@ struct engine_listener {
 	struct engine_io io;
 	struct engine *eng;
 	const struct engine_handler *handler;
+	void *handler_arg;
 	tlskit_config *cfg;
 	union engine_sockaddr addr;   /* as bound (the real port) */
 	struct engine_listener *next;

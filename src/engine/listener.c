@@ -235,6 +235,7 @@ static int add_listener(struct engine *eng, const struct engine_listen_opts *o,
 	l->io.on_events = listener_on_events;
 	l->eng = eng;
 	l->handler = o->handler;
+	l->handler_arg = o->handler_arg;
 	l->cfg = tlskit_config_ref(o->cfg);
 	l->addr = *addr;
 	if (engine_watch(eng, &l->io, EPOLLIN) < 0) {
@@ -325,6 +326,13 @@ int engine_listen(struct engine *eng, const struct engine_listen_opts *opts,
 	if (!la.host[0])
 		return listen_any(eng, &o, la.port, err);
 	return listen_resolved(eng, &o, &la, err);
+}
+
+int engine_check_address(const char *address, struct tlskit_error *err)
+{
+	struct listen_addr la;
+
+	return parse_address(address, &la, err);
 }
 
 int engine_listener_name(const struct engine *eng, size_t i, char *buf,

@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "engine_internal.h"
@@ -29,7 +30,7 @@ static const char *outcome_text(enum conn_outcome outcome)
 	case CONN_OUTCOME_CLOSED: return "closed";
 	case CONN_OUTCOME_HANDSHAKE_FAILED: return "handshake failed";
 	case CONN_OUTCOME_ERROR: return "error";
-	case CONN_OUTCOME_STOPPED: return "stopped";
+	case CONN_OUTCOME_STOPPED: return "stopped (server stopping)";
 	}
 	return "?";
 }
@@ -39,16 +40,30 @@ static const char *outcome_text(enum conn_outcome outcome)
  *     client="CN=alice" in=5 out=5 time=0.004s closed
  * tlskit: echo: 127.0.0.1:53424 handshake failed: <reason>
  */
+/* The library's reasons may start with what the log line already says. */
+static const char *handshake_reason(const char *reason)
+{
+	static const char prefix[] = "TLS handshake failed: ";
+
+	if (reason && strncmp(reason, prefix, sizeof(prefix) - 1) == 0)
+		return reason + sizeof(prefix) - 1;
+	return reason;
+}
+
 static size_t log_text(const struct conn_report *r, char *buf, size_t size)
 {
+	const char *reason = r->reason;
 	int n;
+
+	if (r->outcome == CONN_OUTCOME_HANDSHAKE_FAILED)
+		reason = handshake_reason(reason);
 
 	if (r->outcome == CONN_OUTCOME_HANDSHAKE_FAILED || !r->version)
 		n = snprintf(buf, size, "tlskit: %s: %s %s%s%s", r->handler,
 			     r->peer,
 			     r->outcome == CONN_OUTCOME_HANDSHAKE_FAILED ?
 				     "handshake failed" : outcome_text(r->outcome),
-			     r->reason ? ": " : "", r->reason ? r->reason : "");
+			     reason ? ": " : "", reason ? reason : "");
 	else
 		n = snprintf(buf, size,
 			     "tlskit: %s: %s %s %s%s%s%s in=%llu out=%llu "

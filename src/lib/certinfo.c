@@ -23,8 +23,12 @@
 /* Bigger than any sane certificate, small enough to refuse /dev/zero. */
 #define CERT_FILE_MAX (1024 * 1024)
 
-/* Names are printed as RFC 2253 but UTF-8 is kept readable. */
-#define NAME_FLAGS (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB)
+/*
+ * Names come from peers: RFC 2253 escaping turns control bytes and anything
+ * beyond ASCII into \XX, so no name can carry terminal escapes (UTF-8 C1
+ * controls included) into logs.
+ */
+#define NAME_FLAGS XN_FLAG_RFC2253
 
 struct tlskit_cert {
 	X509 *x509;
@@ -40,23 +44,29 @@ struct tlskit_cert {
 	size_t der_len;
 };
 
+/* The contents of a memory BIO as a C string; frees the BIO. */
+static char *bio_to_string(BIO *bio)
+{
+	char *data, *out = NULL;
+	long len = BIO_get_mem_data(bio, &data);
+
+	if (len >= 0)
+		out = strndup(len ? data : "", (size_t)len);
+	BIO_free(bio);
+	return out;
+}
+
 static char *name_to_string(const X509_NAME *name)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
-	char *data, *out = NULL;
-	long len;
 
 	if (!bio)
 		return NULL;
-	if (X509_NAME_print_ex(bio, name, 0, NAME_FLAGS) < 0)
-		goto out;
-	len = BIO_get_mem_data(bio, &data);
-	if (len < 0)
-		goto out;
-	out = strndup(len ? data : "", (size_t)len);
-out:
-	BIO_free(bio);
-	return out;
+	if (X509_NAME_print_ex(bio, name, 0, NAME_FLAGS) < 0) {
+		BIO_free(bio);
+		return NULL;
+	}
+	return bio_to_string(bio);
 }
 
 static char *hex_string(const unsigned char *bytes, size_t len)
@@ -252,26 +262,30 @@ X509 *certinfo_x509(const tlskit_cert *cert)
 	return cert ? cert->x509 : NULL;
 }
 
-/* The first CN of x as UTF-8 (OPENSSL_free it), or NULL. */
-static unsigned char *common_name(X509 *x)
+/* The first CN of x, escaped like the whole subject (free it), or NULL. */
+static char *common_name(X509 *x)
 {
 	X509_NAME *name = X509_get_subject_name(x);
 	int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-	unsigned char *utf8 = NULL;
-	X509_NAME_ENTRY *entry;
+	BIO *bio;
 
 	if (idx < 0)
 		return NULL;
-	entry = X509_NAME_get_entry(name, idx);
-	if (ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry)) < 0)
+	bio = BIO_new(BIO_s_mem());
+	if (!bio)
 		return NULL;
-	return utf8;
+	if (ASN1_STRING_print_ex(bio, X509_NAME_ENTRY_get_data(
+				X509_NAME_get_entry(name, idx)),
+				 ASN1_STRFLGS_RFC2253) < 0) {
+		BIO_free(bio);
+		return NULL;
+	}
+	return bio_to_string(bio);
 }
 
 void certinfo_short_name(X509 *x, char *buf, size_t len)
 {
-	unsigned char *cn;
-	char *subject;
+	char *cn, *subject;
 
 	if (!len)
 		return;
@@ -280,8 +294,8 @@ void certinfo_short_name(X509 *x, char *buf, size_t len)
 		return;
 	cn = common_name(x);
 	if (cn) {
-		snprintf(buf, len, "CN=%s", (const char *)cn);
-		OPENSSL_free(cn);
+		snprintf(buf, len, "CN=%s", cn);
+		free(cn);
 		return;
 	}
 	subject = name_to_string(X509_get_subject_name(x));
@@ -302,7 +316,7 @@ static void append_name(char *buf, size_t len, const char *item)
 void certinfo_names(X509 *x, char *buf, size_t len)
 {
 	GENERAL_NAMES *names;
-	unsigned char *cn;
+	char *cn;
 
 	if (!len)
 		return;
@@ -327,8 +341,8 @@ void certinfo_names(X509 *x, char *buf, size_t len)
 		return;
 	cn = common_name(x);
 	if (cn)
-		snprintf(buf, len, "%s", (const char *)cn);
-	OPENSSL_free(cn);
+		snprintf(buf, len, "%s", cn);
+	free(cn);
 }
 
 /* Whether data looks like PEM: a BEGIN line anywhere in it. */

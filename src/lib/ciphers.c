@@ -22,9 +22,11 @@ typedef int (*element_check_fn)(SSL_CTX *scratch, const char *element);
 
 /* Calls check on each element of list (split at any of seps, surrounding
  * blanks ignored); reports the first one it rejects. */
-static int check_elements(const char *list, const char *seps, const char *what,
-			  const char *noun, element_check_fn check,
-			  struct tlskit_error *err)
+static TLSKIT_MUST_CHECK int check_elements(const char *list,
+					    const char *seps, const char *what,
+					    const char *noun,
+					    element_check_fn check,
+					    struct tlskit_error *err)
 {
 	char element[MAX_ELEMENT];
 	SSL_CTX *scratch;
@@ -183,27 +185,47 @@ static void cipher_info(const SSL_CIPHER *c, struct tlskit_cipher_info *info)
 ssize_t tlskit_config_ciphers(tlskit_config *cfg, enum tlskit_role role,
 			      struct tlskit_cipher_info **out)
 {
-	struct tlskit_cipher_info *infos;
-	STACK_OF(SSL_CIPHER) *sk;
+	struct tlskit_error *err;
+	struct tlskit_cipher_info *infos = NULL;
+	STACK_OF(SSL_CIPHER) *sk = NULL;
 	SSL_CTX *ctx;
-	int n;
+	SSL *ssl = NULL;
+	ssize_t n = -1;
 
 	if (!cfg || !out)
 		return -1;
 	*out = NULL;
-	ctx = config_ctx(cfg, role, NULL);
+	err = config_error_slot(cfg);
+	error_clear(err);
+	/* A scratch context: listing needs no certificate and must not
+	 * freeze the config. */
+	ctx = config_algorithms_ctx(cfg, role, err);
 	if (!ctx)
 		return -1;
-	sk = SSL_CTX_get_ciphers(ctx);
+	ssl = SSL_new(ctx);
+	/* Only what the protocol range and security level leave usable. */
+	sk = ssl ? SSL_get1_supported_ciphers(ssl) : NULL;
+	if (!sk) {
+		if (ssl)
+			error_set(err, TLSKIT_ERR_CONFIG,
+				  "listing ciphers: no cipher is usable with this configuration");
+		else
+			error_set_ssl(err, TLSKIT_ERR_SYSTEM, "listing ciphers");
+		goto out;
+	}
 	n = sk_SSL_CIPHER_num(sk);
-	if (n <= 0)
-		return 0;
-	infos = calloc((size_t)n, sizeof(*infos));
-	if (!infos)
-		return error_set(config_error_slot(cfg), TLSKIT_ERR_SYSTEM,
-				 "listing ciphers: out of memory");
-	for (int i = 0; i < n; i++)
-		cipher_info(sk_SSL_CIPHER_value(sk, i), &infos[i]);
+	if (n > 0 && !(infos = calloc((size_t)n, sizeof(*infos)))) {
+		n = error_set(err, TLSKIT_ERR_SYSTEM,
+			      "listing ciphers: out of memory");
+		goto out;
+	}
+	for (ssize_t i = 0; i < n; i++)
+		cipher_info(sk_SSL_CIPHER_value(sk, (int)i), &infos[i]);
 	*out = infos;
+out:
+	sk_SSL_CIPHER_free(sk);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
 	return n;
 }

@@ -196,7 +196,7 @@ int config_max_protocol(const tlskit_config *cfg)
 }
 
 /* 0 if the config may still change; else a usage error naming what. */
-static int config_mutable(tlskit_config *cfg, const char *what)
+static TLSKIT_MUST_CHECK int config_mutable(tlskit_config *cfg, const char *what)
 {
 	error_clear(&cfg->err);
 	if (atomic_load(&cfg->frozen))
@@ -206,7 +206,8 @@ static int config_mutable(tlskit_config *cfg, const char *what)
 	return 0;
 }
 
-static int replace_string(tlskit_config *cfg, char **slot, const char *value)
+static TLSKIT_MUST_CHECK int replace_string(tlskit_config *cfg, char **slot,
+					    const char *value)
 {
 	char *copy = NULL;
 
@@ -217,8 +218,8 @@ static int replace_string(tlskit_config *cfg, char **slot, const char *value)
 	return 0;
 }
 
-static int replace_normalized(tlskit_config *cfg, char **slot,
-			      const char *list)
+static TLSKIT_MUST_CHECK int replace_normalized(tlskit_config *cfg, char **slot,
+						const char *list)
 {
 	char *copy = ciphers_normalize(list);
 
@@ -352,8 +353,8 @@ fail:
 	return NULL;
 }
 
-static int set_cert(tlskit_config *cfg, const void *pem, size_t len,
-		    char *label)
+static TLSKIT_MUST_CHECK int set_cert(tlskit_config *cfg, const void *pem, size_t len,
+				      char *label)
 {
 	STACK_OF(X509) *certs;
 
@@ -389,7 +390,7 @@ int tlskit_config_set_cert_file(tlskit_config *cfg, const char *path)
 	if (read_file(path, "certificate", &data, &len, &cfg->err) < 0)
 		return -1;
 	ret = set_cert(cfg, data, len, quoted(path));
-	free(data);
+	OPENSSL_clear_free(data, len);
 	return ret;
 }
 
@@ -406,7 +407,8 @@ int tlskit_config_set_cert_mem(tlskit_config *cfg, const void *pem, size_t len)
 }
 
 /* Takes ownership of data (a secret of len bytes plus a NUL) and label. */
-static int set_key(tlskit_config *cfg, char *data, size_t len, char *label)
+static TLSKIT_MUST_CHECK int set_key(tlskit_config *cfg, char *data,
+				     size_t len, char *label)
 {
 	if (!label) {
 		free_secret(data, len + 1);
@@ -448,7 +450,7 @@ int tlskit_config_set_key_mem(tlskit_config *cfg, const void *pem, size_t len)
 	if (!pem || len == 0)
 		return error_set(&cfg->err, TLSKIT_ERR_USAGE,
 				 "loading private key from memory: empty input");
-	copy = malloc(len + 1);
+	copy = OPENSSL_malloc(len + 1);
 	if (!copy)
 		return error_set(&cfg->err, TLSKIT_ERR_SYSTEM, "out of memory");
 	memcpy(copy, pem, len);
@@ -464,7 +466,7 @@ int tlskit_config_set_key_passphrase(tlskit_config *cfg, const char *passphrase)
 		return -1;
 	if (config_mutable(cfg, "key passphrase") < 0)
 		return -1;
-	if (passphrase && !(copy = strdup(passphrase)))
+	if (passphrase && !(copy = OPENSSL_strdup(passphrase)))
 		return error_set(&cfg->err, TLSKIT_ERR_SYSTEM, "out of memory");
 	if (cfg->passphrase)
 		free_secret(cfg->passphrase, strlen(cfg->passphrase));
@@ -472,8 +474,8 @@ int tlskit_config_set_key_passphrase(tlskit_config *cfg, const char *passphrase)
 	return 0;
 }
 
-static int add_ca_certs(tlskit_config *cfg, const void *pem, size_t len,
-			const char *label)
+static TLSKIT_MUST_CHECK int add_ca_certs(tlskit_config *cfg, const void *pem, size_t len,
+					  const char *label)
 {
 	STACK_OF(X509) *certs;
 	X509 *x;
@@ -515,7 +517,7 @@ int tlskit_config_set_ca_file(tlskit_config *cfg, const char *path)
 	ret = label ? add_ca_certs(cfg, data, len, label) :
 		      error_set(&cfg->err, TLSKIT_ERR_SYSTEM, "out of memory");
 	free(label);
-	free(data);
+	OPENSSL_clear_free(data, len);
 	return ret;
 }
 
@@ -808,8 +810,8 @@ static EVP_PKEY *load_key(tlskit_config *cfg, struct tlskit_error *err)
 	return NULL;
 }
 
-static int build_identity(tlskit_config *cfg, SSL_CTX *ctx, int role,
-			  struct tlskit_error *err)
+static TLSKIT_MUST_CHECK int build_identity(tlskit_config *cfg, SSL_CTX *ctx, int role,
+					    struct tlskit_error *err)
 {
 	EVP_PKEY *pkey;
 	int ret = -1;
@@ -851,8 +853,8 @@ out:
 }
 
 /* Servers asking for client certificates name the CAs they accept. */
-static int build_client_ca_list(tlskit_config *cfg, SSL_CTX *ctx,
-				struct tlskit_error *err)
+static TLSKIT_MUST_CHECK int build_client_ca_list(tlskit_config *cfg, SSL_CTX *ctx,
+						  struct tlskit_error *err)
 {
 	STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
 
@@ -872,8 +874,8 @@ static int build_client_ca_list(tlskit_config *cfg, SSL_CTX *ctx,
 	return 0;
 }
 
-static int build_trust(tlskit_config *cfg, SSL_CTX *ctx, int role,
-		       struct tlskit_error *err)
+static TLSKIT_MUST_CHECK int build_trust(tlskit_config *cfg, SSL_CTX *ctx, int role,
+					 struct tlskit_error *err)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
 
@@ -937,8 +939,8 @@ static int alpn_select_cb(SSL *ssl, const unsigned char **out,
 	return SSL_TLSEXT_ERR_OK;
 }
 
-static int build_algorithms(tlskit_config *cfg, SSL_CTX *ctx,
-			    struct tlskit_error *err)
+static TLSKIT_MUST_CHECK int build_algorithms(tlskit_config *cfg, SSL_CTX *ctx,
+					      struct tlskit_error *err)
 {
 	const char *ciphers = cfg->ciphers ? cfg->ciphers : DEFAULT_CIPHERS;
 	const char *suites =
@@ -961,8 +963,8 @@ static int build_algorithms(tlskit_config *cfg, SSL_CTX *ctx,
 	return 0;
 }
 
-static int build_role(tlskit_config *cfg, SSL_CTX *ctx, int role,
-		      struct tlskit_error *err)
+static TLSKIT_MUST_CHECK int build_role(tlskit_config *cfg, SSL_CTX *ctx, int role,
+					struct tlskit_error *err)
 {
 	static const unsigned char sid_ctx[] = "tlskit";
 	long mode = SSL_MODE_RELEASE_BUFFERS |
@@ -1043,6 +1045,34 @@ SSL_CTX *config_ctx(tlskit_config *cfg, enum tlskit_role role,
 		}
 	}
 	pthread_mutex_unlock(&cfg->lock);
+	return ctx;
+}
+
+SSL_CTX *config_algorithms_ctx(tlskit_config *cfg, enum tlskit_role role,
+			       struct tlskit_error *err)
+{
+	SSL_CTX *ctx;
+	int failed;
+
+	if (role != TLSKIT_CLIENT && role != TLSKIT_SERVER) {
+		error_set(err, TLSKIT_ERR_USAGE, "unknown role %d", (int)role);
+		return NULL;
+	}
+	ERR_clear_error();
+	ctx = SSL_CTX_new(role == TLSKIT_SERVER ? TLS_server_method() :
+						  TLS_client_method());
+	if (!ctx) {
+		error_set_ssl(err, TLSKIT_ERR_SYSTEM,
+			      "creating the OpenSSL context");
+		return NULL;
+	}
+	pthread_mutex_lock(&cfg->lock);
+	failed = build_algorithms(cfg, ctx, err) < 0;
+	pthread_mutex_unlock(&cfg->lock);
+	if (failed) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 

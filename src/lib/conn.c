@@ -44,6 +44,7 @@ struct tlskit_conn {
 	int handshake_done;
 	int failed; /* a fatal error: no more I/O, no close_notify */
 	int closed; /* our close_notify is out */
+	int cert_requested; /* client: the server sent a CertificateRequest */
 
 	char *servername;   /* client: the name we check and send */
 	int servername_sni; /* client: whether it went out as SNI */
@@ -179,13 +180,14 @@ static long transport_ctrl(BIO *b, int cmd, long num, void *ptr)
 	struct transport *tr = BIO_get_data(b);
 
 	(void)num;
-	(void)ptr;
 	switch (cmd) {
 	case BIO_CTRL_FLUSH:
 		return 1;
 	case BIO_CTRL_EOF:
 		return tr->eof;
 	case BIO_C_GET_FD:
+		if (ptr && tr->fd >= 0)
+			*(int *)ptr = tr->fd;
 		return tr->fd;
 	}
 	return 0;
@@ -280,7 +282,7 @@ static int is_ip_literal(const char *name)
 }
 
 /* SNI and the name (or address) the certificate must carry. */
-static int setup_servername(tlskit_conn *conn, const char *servername)
+static TLSKIT_MUST_CHECK int setup_servername(tlskit_conn *conn, const char *servername)
 {
 	const char *name = servername ? servername :
 					config_servername(conn->cfg);
@@ -334,7 +336,16 @@ int conn_check_unused(tlskit_conn *conn, enum tlskit_role role)
 	return 0;
 }
 
-static int setup_ssl(tlskit_conn *conn, enum tlskit_role role)
+/* OpenSSL calls this on a client exactly when the server asks for a
+ * certificate, which is the only way to learn that it did. */
+static int cert_requested_cb(SSL *ssl, void *arg)
+{
+	(void)ssl;
+	((tlskit_conn *)arg)->cert_requested = 1;
+	return 1;
+}
+
+static TLSKIT_MUST_CHECK int setup_ssl(tlskit_conn *conn, enum tlskit_role role)
 {
 	SSL_CTX *ctx;
 	BIO *bio;
@@ -361,10 +372,12 @@ static int setup_ssl(tlskit_conn *conn, enum tlskit_role role)
 	SSL_set_bio(conn->ssl, bio, bio);
 	SSL_set_ex_data(conn->ssl, conn_ex_index, conn);
 	SSL_set_verify(conn->ssl, SSL_get_verify_mode(conn->ssl), verify_cb);
-	if (role == TLSKIT_SERVER)
+	if (role == TLSKIT_SERVER) {
 		SSL_set_accept_state(conn->ssl);
-	else
+	} else {
 		SSL_set_connect_state(conn->ssl);
+		SSL_set_cert_cb(conn->ssl, cert_requested_cb, conn);
+	}
 	return 0;
 }
 
@@ -602,9 +615,7 @@ static void describe_handshake_failure(tlskit_conn *conn, int ssl_err)
 	int e = conn->tr.last_errno;
 
 	if (ssl_err == SSL_ERROR_SYSCALL) {
-		if (conn->vfail_set)
-			describe_verify_failure(conn);
-		else if (e)
+		if (e)
 			error_set(&conn->err, TLSKIT_ERR_IO,
 				  "TLS handshake failed: %s", strerror(e));
 		else
@@ -624,6 +635,7 @@ static void describe_io_failure(tlskit_conn *conn, int ssl_err,
 	unsigned long code = ssl_err == SSL_ERROR_SSL ? first_ssl_error() : 0;
 	int reason = ERR_GET_LIB(code) == ERR_LIB_SSL ? ERR_GET_REASON(code) : 0;
 	const char *text;
+	int alert;
 
 	if (ssl_err == SSL_ERROR_SYSCALL && conn->tr.last_errno)
 		error_set(&conn->err, TLSKIT_ERR_IO, "%s: %s", what,
@@ -633,10 +645,12 @@ static void describe_io_failure(tlskit_conn *conn, int ssl_err,
 		error_set(&conn->err, TLSKIT_ERR_CLOSED,
 			  "%s: connection closed without close_notify (data may be truncated)",
 			  what);
-	else if (received_alert(reason) >= 0)
-		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
-			  "%s: peer sent alert '%s'", what,
-			  alert_name(received_alert(reason)));
+	else if ((alert = received_alert(reason)) >= 0)
+		error_set(&conn->err,
+			  alert_is_about_our_cert(alert) ? TLSKIT_ERR_VERIFY :
+							   TLSKIT_ERR_PROTOCOL,
+			  "%s: peer sent alert '%s'%s", what, alert_name(alert),
+			  alert_hint(alert));
 	else if (code && (text = ERR_reason_error_string(code)))
 		error_set(&conn->err, TLSKIT_ERR_PROTOCOL, "%s: %s", what, text);
 	else
@@ -899,6 +913,11 @@ const char *tlskit_conn_group(const tlskit_conn *conn)
 {
 	return conn && conn->handshake_done && conn->group[0] ? conn->group :
 								NULL;
+}
+
+int tlskit_conn_cert_requested(const tlskit_conn *conn)
+{
+	return conn && conn->cert_requested;
 }
 
 int tlskit_conn_resumed(const tlskit_conn *conn)

@@ -24,8 +24,8 @@ struct target {
 	char port[32];
 };
 
-static int parse_hostport(const char *text, struct target *t,
-			  struct tlskit_error *err)
+static TLSKIT_MUST_CHECK int parse_hostport(const char *text, struct target *t,
+					    struct tlskit_error *err)
 {
 	const char *host = text, *colon, *end;
 	size_t hlen;
@@ -73,7 +73,7 @@ static long long now_ms(void)
 }
 
 /* Waits for a non-blocking connect; 0, or -1 with errno (ETIMEDOUT). */
-static int wait_connected(int fd, int timeout_ms)
+static TLSKIT_MUST_CHECK int wait_connected(int fd, int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
@@ -106,7 +106,7 @@ static int wait_connected(int fd, int timeout_ms)
 }
 
 /* One address: a connected non-blocking socket, or -1 with errno. */
-static int try_address(const struct addrinfo *ai, int timeout_ms)
+static TLSKIT_MUST_CHECK int try_address(const struct addrinfo *ai, int timeout_ms)
 {
 	int fd, saved;
 
@@ -132,7 +132,7 @@ static void address_string(const struct addrinfo *ai, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-static int finish_socket(int fd, int nonblocking)
+static TLSKIT_MUST_CHECK int finish_socket(int fd, int nonblocking)
 {
 	int one = 1;
 
@@ -149,9 +149,9 @@ static int finish_socket(int fd, int nonblocking)
 }
 
 /* A connected socket to t, or -1 with the error set. */
-static int open_connection(const char *hostport, const struct target *t,
-			   int timeout_ms, int nonblocking,
-			   struct tlskit_error *err)
+static TLSKIT_MUST_CHECK int open_connection(const char *hostport, const struct target *t,
+					     int timeout_ms, int nonblocking,
+					     struct tlskit_error *err)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
 				  .ai_socktype = SOCK_STREAM };

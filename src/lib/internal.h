@@ -47,6 +47,13 @@ TLSKIT_HIDDEN SSL_CTX *config_ctx(tlskit_config *cfg, enum tlskit_role role,
 				  struct tlskit_error *err) TLSKIT_MUST_CHECK;
 /* The config's servername (NULL if none), its verify switches and min/max
  * protocol versions, for connections. */
+/* A new context with only the config's versions, ciphers and groups (no
+ * certificate or trust): what it would offer. Does not freeze the config.
+ * The caller frees it. */
+TLSKIT_HIDDEN SSL_CTX *config_algorithms_ctx(tlskit_config *cfg,
+					     enum tlskit_role role,
+					     struct tlskit_error *err)
+	TLSKIT_MUST_CHECK;
 /* Where config calls in other modules leave their error. */
 TLSKIT_HIDDEN struct tlskit_error *config_error_slot(tlskit_config *cfg);
 TLSKIT_HIDDEN const char *config_servername(const tlskit_config *cfg);

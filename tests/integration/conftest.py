@@ -15,10 +15,12 @@ against independent peers.
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -49,6 +51,22 @@ TLSKIT = BUILD / "tlskit"
 # The tutorial-style peers double as modules (in-process clients).
 if str(PEERS) not in sys.path:
     sys.path.insert(0, str(PEERS))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """A private temporary root per run (unless --basetemp is given):
+    others run pytest on this machine at the same time, and the shared
+    /tmp/pytest-of-USER rotation is not ours to race with."""
+    if config.option.basetemp is None:
+        config.option.basetemp = tempfile.mkdtemp(prefix="tlskit-it-")
+        config._tlskit_basetemp = config.option.basetemp
+
+
+def pytest_unconfigure(config):
+    path = getattr(config, "_tlskit_basetemp", None)
+    if path and not os.environ.get("TLSKIT_KEEP_TMP"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def assert_no_sanitizer_report(text, what):
@@ -363,6 +381,7 @@ class EchoServer:
         self.host = host
         self.port = port
         self.ready_line = ready_line
+        self.stopped = False  # by the test: its stop() checked the exit
 
     @property
     def addr(self):
@@ -382,6 +401,7 @@ class EchoServer:
         return self.wait_log(rf"[:\]]{client_port}(?!\d)", timeout)
 
     def stop(self, sig=signal.SIGTERM):
+        self.stopped = True
         rc = self.proc.stop(sig)
         log = self.log()
         assert_no_sanitizer_report(log, "tlskit echo")
@@ -410,10 +430,15 @@ def start_echo(tlskit_bin, tlskit_env, procs):
 
     yield start
     for server in servers:
+        if server.stopped:
+            continue
         if server.proc.running():
             server.stop()
         else:
             assert_no_sanitizer_report(server.log(), "tlskit echo")
+            raise AssertionError(f"tlskit echo died during the test "
+                                 f"(exit {server.proc.p.returncode}); "
+                                 f"log:\n{server.log()}")
 
 
 # --------------------------------------------------------------------------

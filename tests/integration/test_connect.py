@@ -279,6 +279,14 @@ def test_ipv6_literal(tlskit, pki, py_server):
     assert conn_event(proc)["sni"] is None
 
 
+def test_round_trip_with_tlskit_echo(tlskit, pki, start_echo):
+    server = start_echo(*server_cert(pki))
+    r = tlskit.connect(f"localhost:{server.port}", "--ca", pki.ca,
+                       input=b"hi\n")
+    assert r.rc == 0, r
+    assert r.stdout == b"hi\n"
+
+
 def test_mutual_tls_with_tlskit_echo(tlskit, pki, start_echo):
     server = start_echo(*server_cert(pki), "--ca", pki.ca,
                         "--verify-client", "require")

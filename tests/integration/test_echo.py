@@ -24,6 +24,7 @@ GNUTLS_PRIORITY = {"1.2": "NORMAL:-VERS-ALL:+VERS-TLS1.2",
 PROTOCOL_NAME = {"1.2": "TLSv1.2", "1.3": "TLSv1.3"}
 DURATION = re.compile(r"\d+(\.\d+)?\s*(ms|s|us|µs)\b")
 CONN_LINE = r"(127\.0\.0\.1|::1)\]?:\d+"
+FAILED_RE = re.compile(r"handshake failed")
 
 
 @pytest.fixture
@@ -271,7 +272,7 @@ def find_dev_ca(text, home):
     return None
 
 
-def test_dev_ca_created_once_and_reused(start_echo, tlskit_home, tlskit_env):
+def test_dev_ca_created_once_and_reused(start_echo, tlskit, tlskit_home):
     first = start_echo()
     said = first.log() + first.proc.text("stdout")
     ca = find_dev_ca(said, tlskit_home)
@@ -281,6 +282,9 @@ def test_dev_ca_created_once_and_reused(start_echo, tlskit_home, tlskit_env):
                                  "localhost", "--port", first.port,
                                  "--ca", ca)
     assert rc == 0, err
+    # The README's round trip: tlskit on both ends with the printed CA.
+    r = tlskit.connect(f"localhost:{first.port}", "--ca", ca, input=b"hi\n")
+    assert r.rc == 0 and r.stdout == b"hi\n", r
     first.stop()
 
     second = start_echo()
@@ -356,5 +360,7 @@ def test_listening_line_gives_the_real_port(start_echo, pki):
     server = start_echo(*pki.server_args())
     assert server.port != 0
     host, port = split_hostport(server.addr)
-    with socket.create_connection((host, port), timeout=10):
-        pass
+    with socket.create_connection((host, port), timeout=10) as sock:
+        client_port = sock.getsockname()[1]
+    # A client that hangs up before the handshake is logged as such.
+    assert FAILED_RE.search(server.conn_line(client_port))

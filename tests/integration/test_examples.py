@@ -650,6 +650,9 @@ def test_security_settings_prints(ex_pki):
     assert m, proc.stdout
     total, tls12, tls13 = map(int, m.groups())
     assert total == tls12 + tls13 and tls12 > 0 and tls13 > 0
+    proc = run([example("security_settings"), "127.0.0.1"])
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("usage: security_settings ")
 
 
 def test_security_settings_serves_only_modern_clients(ex_pki, ex_servers):

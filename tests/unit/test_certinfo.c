@@ -352,7 +352,7 @@ static void add_dns(GENERAL_NAMES *gens, const char *value, int len)
  * A certificate a hostile peer might send: a SAN with a newline and a NUL,
  * a multi-valued subject without CN, UTF-8; built directly with OpenSSL.
  */
-static X509 *odd_cert(int with_cn, int with_sans)
+static X509 *odd_cert(const char *cn, int with_sans)
 {
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	X509 *x = X509_new();
@@ -365,8 +365,8 @@ static X509 *odd_cert(int with_cn, int with_sans)
 	assert_non_null(gens);
 	add_name(name, "O", "Ünïcode, Inc.");
 	add_name(name, "OU", "ops");
-	if (with_cn)
-		add_name(name, "CN", "odd.test");
+	if (cn)
+		add_name(name, "CN", cn);
 	assert_int_equal(X509_set_subject_name(x, name), 1);
 	assert_int_equal(X509_set_issuer_name(x, name), 1);
 	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
@@ -390,15 +390,16 @@ static X509 *odd_cert(int with_cn, int with_sans)
 static void test_hostile_names(void **state)
 {
 	struct tlskit_error err = { 0 };
-	X509 *x = odd_cert(0, 1);
+	X509 *x = odd_cert(NULL, 1);
 	tlskit_cert *cert = certinfo_from_x509(x, &err);
 	char buf[256];
 
 	(void)state;
 	assert_non_null(cert);
 	assert_ptr_equal(certinfo_x509(cert), x);
+	/* Beyond ASCII is escaped: names must not smuggle terminal codes. */
 	assert_string_equal(tlskit_cert_subject(cert),
-			    "OU=ops,O=Ünïcode\\, Inc.");
+			    "OU=ops,O=\\C3\\9Cn\\C3\\AFcode\\, Inc.");
 	assert_string_equal(tlskit_cert_serial(cert), "01");
 	assert_int_equal(tlskit_cert_san_count(cert), 3);
 	assert_string_equal(tlskit_cert_san(cert, 0), "DNS:evil\\x0a.test");
@@ -406,7 +407,7 @@ static void test_hostile_names(void **state)
 	assert_string_equal(tlskit_cert_san(cert, 2), "DNS:good.test");
 	/* No CN: the short name is the whole subject. */
 	certinfo_short_name(x, buf, sizeof(buf));
-	assert_string_equal(buf, "OU=ops,O=Ünïcode\\, Inc.");
+	assert_string_equal(buf, "OU=ops,O=\\C3\\9Cn\\C3\\AFcode\\, Inc.");
 	certinfo_names(x, buf, sizeof(buf));
 	assert_string_equal(buf, "evil\\x0a.test, a\\x00b, good.test");
 	/* The wrapper holds its own reference. */
@@ -419,7 +420,7 @@ static void test_name_helpers(void **state)
 {
 	const struct fixture *fx = *state;
 	X509 *leaf = read_x509(fx->leaf_pem);
-	X509 *cn_only = odd_cert(1, 0);
+	X509 *cn_only = odd_cert("odd.test", 0);
 	char buf[64], tiny[8];
 
 	certinfo_short_name(leaf, buf, sizeof(buf));
@@ -443,6 +444,20 @@ static void test_name_helpers(void **state)
 	X509_free(cn_only);
 }
 
+/* A CN with an escape sequence reaches messages defanged. */
+static void test_control_chars_in_cn(void **state)
+{
+	X509 *x = odd_cert("bad\x1b[31m\xc2\x9b", 0);
+	char buf[128];
+
+	(void)state;
+	certinfo_short_name(x, buf, sizeof(buf));
+	assert_string_equal(buf, "CN=bad\\1B[31m\\C2\\9B");
+	certinfo_names(x, buf, sizeof(buf));
+	assert_string_equal(buf, "bad\\1B[31m\\C2\\9B");
+	X509_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_null_getters),
 		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_name_helpers),
+		cmocka_unit_test(test_control_chars_in_cn),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -235,6 +235,32 @@ static void test_defaults(void **state)
 	tlskit_config_free(NULL);
 }
 
+static void test_ciphers_listing(void **state)
+{
+	tlskit_config *cfg = tlskit_config_new();
+	struct tlskit_cipher_info *ci = NULL;
+	ssize_t n;
+
+	(void)state;
+	/* Listing needs no certificate and does not freeze. */
+	n = tlskit_config_ciphers(cfg, TLSKIT_SERVER, &ci);
+	assert_int_equal(n, 12);
+	free(ci);
+	assert_int_equal(tlskit_config_set_protocols(cfg, 0, TLSKIT_TLS1_2), 0);
+	n = tlskit_config_ciphers(cfg, TLSKIT_CLIENT, &ci);
+	assert_int_equal(n, 9);
+	for (ssize_t i = 0; i < n; i++)
+		assert_string_equal(ci[i].protocol, "TLSv1.2");
+	free(ci);
+	assert_int_equal(tlskit_config_set_protocols(cfg, TLSKIT_TLS1_3, 0), 0);
+	n = tlskit_config_ciphers(cfg, TLSKIT_CLIENT, &ci);
+	assert_int_equal(n, 3);
+	free(ci);
+	assert_int_equal(tlskit_config_ciphers(cfg, (enum tlskit_role)0, &ci), -1);
+	assert_null(ci);
+	tlskit_config_free(cfg);
+}
+
 static void test_frozen_after_use(void **state)
 {
 	tlskit_config *cfg = tlskit_config_new();
@@ -536,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_library_strings),
 		cmocka_unit_test(test_protocol_parse),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_ciphers_listing),
 		cmocka_unit_test(test_frozen_after_use),
 		cmocka_unit_test(test_refcount),
 		cmocka_unit_test(test_server_files),

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,9 +69,21 @@ static void gen(enum tlskit_cert_kind kind, const char *name, const char *cn,
 	}
 }
 
+static int fds_at_start;
+
+static int count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) != -1;
+	return n;
+}
+
 static int pki_setup(void **state)
 {
 	(void)state;
+	fds_at_start = count_fds();
 	snprintf(pki_dir, sizeof(pki_dir), "/tmp/tlskit-test-conn-XXXXXX");
 	if (!mkdtemp(pki_dir))
 		return -1;
@@ -99,6 +112,12 @@ static int pki_teardown(void **state)
 		unlink(path);
 	}
 	rmdir(pki_dir);
+	/* Every test closed what it opened, and the library what it did. */
+	if (count_fds() != fds_at_start) {
+		fprintf(stderr, "descriptor leak: %d open, %d at start\n",
+			count_fds(), fds_at_start);
+		return -1;
+	}
 	return 0;
 }
 
@@ -504,6 +523,29 @@ static void test_version_below_minimum(void **state)
 	assert_int_equal(p->rc, -1);
 	assert_contains(tlskit_conn_error(p->c),
 			"peer sent alert 'protocol version'");
+	pair_free(p);
+}
+
+static void test_version_above_peer_maximum(void **state)
+{
+	tlskit_config *scfg = server_config("server");
+	struct pair *p;
+
+	(void)state;
+	assert_int_equal(tlskit_config_set_protocols(scfg, TLSKIT_TLS1_0,
+						     TLSKIT_TLS1_1),
+			 0);
+	assert_int_equal(tlskit_config_set_ciphers(scfg, "DEFAULT:@SECLEVEL=0"), 0);
+	p = failing_pair(client_config("ca"), scfg, "localhost");
+	assert_int_equal(p->rs, -1);
+	assert_int_equal(tlskit_conn_error_category(p->s), TLSKIT_ERR_PROTOCOL);
+	assert_string_equal(tlskit_conn_error(p->s),
+			    "TLS handshake failed: unsupported protocol (no "
+			    "version in common; we accept TLS 1.0 to TLS 1.1)");
+	assert_int_equal(p->rc, -1);
+	assert_string_equal(tlskit_conn_error(p->c),
+			    "TLS handshake failed: peer sent alert 'protocol "
+			    "version' (no TLS version in common)");
 	pair_free(p);
 }
 
@@ -974,6 +1016,140 @@ static void test_connect_errors(void **state)
 	tlskit_config_free(cfg);
 }
 
+static void test_not_tls_peer(void **state)
+{
+	static const char http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char reply[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
+	struct pair *p = pair_new(client_config("ca"), server_config("server"),
+				  "localhost");
+
+	(void)state;
+	/* A plain HTTP client talking to our server. */
+	memcpy(p->c2s.data, http, sizeof(http) - 1);
+	p->c2s.len = sizeof(http) - 1;
+	assert_int_equal(tlskit_handshake(p->s), -1);
+	assert_int_equal(tlskit_conn_error_category(p->s), TLSKIT_ERR_PROTOCOL);
+	assert_string_equal(tlskit_conn_error(p->s),
+			    "TLS handshake failed: peer sent a plain HTTP "
+			    "request, not TLS");
+	/* Our client talking to a plain HTTP server. */
+	assert_int_equal(tlskit_handshake(p->c), TLSKIT_WANT_READ);
+	memcpy(p->s2c.data, reply, sizeof(reply) - 1);
+	p->s2c.len = sizeof(reply) - 1;
+	assert_int_equal(tlskit_handshake(p->c), -1);
+	assert_string_equal(tlskit_conn_error(p->c),
+			    "TLS handshake failed: wrong version number (is "
+			    "the peer speaking TLS?)");
+	pair_free(p);
+}
+
+static ssize_t failing_read(void *arg, void *buf, size_t len)
+{
+	(void)arg;
+	(void)buf;
+	(void)len;
+	errno = ENETDOWN;
+	return -1;
+}
+
+static void test_callback_errors(void **state)
+{
+	tlskit_config *cfg = client_config("ca");
+	tlskit_conn *c = tlskit_client_new(cfg);
+	struct pipe_buf a = { .len = 0 }, b = { .len = 0 };
+	struct end e = { &a, &b };
+
+	(void)state;
+	assert_int_equal(tlskit_connect_cbs(c, NULL, mem_write, &e, "x"), -1);
+	assert_int_equal(tlskit_conn_error_category(c), TLSKIT_ERR_USAGE);
+	assert_int_equal(tlskit_connect_cbs(c, failing_read, mem_write, &e,
+					    "localhost"),
+			 0);
+	assert_int_equal(tlskit_connect_cbs(c, failing_read, mem_write, &e,
+					    "localhost"),
+			 -1);
+	assert_contains(tlskit_conn_error(c), "already set up");
+	assert_int_equal(tlskit_handshake(c), -1);
+	assert_int_equal(tlskit_conn_error_category(c), TLSKIT_ERR_IO);
+	assert_string_equal(tlskit_conn_error(c),
+			    "TLS handshake failed: Network is down");
+	tlskit_conn_free(c);
+	tlskit_config_free(cfg);
+}
+
+static void test_write_after_peer_gone(void **state)
+{
+	tlskit_config *ccfg = client_config("ca"), *scfg = server_config("server");
+	tlskit_conn *c = tlskit_client_new(ccfg), *s = tlskit_server_new(scfg);
+	char chunk[4096] = { 0 };
+	int sv[2], rc, rs, wants;
+	ssize_t w = 0;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	set_nonblocking(sv[0]);
+	set_nonblocking(sv[1]);
+	assert_int_equal(tlskit_connect_fd(c, sv[0], "localhost"), 0);
+	assert_int_equal(tlskit_accept_fd(s, sv[1]), 0);
+	poll_handshake(c, s, &rc, &rs, &wants);
+	assert_int_equal(rc, 0);
+	tlskit_conn_free(s);
+	close(sv[1]);
+	/* No SIGPIPE: an error the caller can report. */
+	for (int i = 0; i < 10 && w >= 0; i++)
+		w = tlskit_write(c, chunk, sizeof(chunk));
+	assert_int_equal(w, -1);
+	assert_int_equal(tlskit_conn_error_category(c), TLSKIT_ERR_IO);
+	assert_string_equal(tlskit_conn_error(c), "writing to peer: Broken pipe");
+	tlskit_conn_free(c);
+	close(sv[0]);
+	tlskit_config_free(ccfg);
+	tlskit_config_free(scfg);
+}
+
+/* ---- one config, many threads ----------------------------------------- */
+
+struct shared {
+	tlskit_config *ccfg, *scfg;
+	int ok;
+};
+
+static void *handshake_thread(void *arg)
+{
+	struct shared *sh = arg;
+
+	for (int i = 0; i < 10; i++) {
+		struct pair *p = pair_new(tlskit_config_ref(sh->ccfg),
+					  tlskit_config_ref(sh->scfg),
+					  "localhost");
+		char buf[8];
+
+		pair_handshake(p);
+		if (p->rc == 0 && p->rs == 0 && tlskit_write(p->c, "hi", 2) == 2 &&
+		    tlskit_read(p->s, buf, sizeof(buf)) == 2)
+			__atomic_add_fetch(&sh->ok, 1, __ATOMIC_SEQ_CST);
+		pair_free(p);
+	}
+	return NULL;
+}
+
+static void test_shared_config_threads(void **state)
+{
+	struct shared sh = { client_config("ca"), server_config("server"), 0 };
+	pthread_t t[4];
+
+	(void)state;
+	/* The contexts are built lazily by whichever thread comes first. */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, handshake_thread, &sh),
+				 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(sh.ok, 40);
+	tlskit_config_free(sh.ccfg);
+	tlskit_config_free(sh.scfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -988,6 +1164,7 @@ int main(void)
 		cmocka_unit_test(test_client_cert_ok),
 		cmocka_unit_test(test_client_cert_untrusted),
 		cmocka_unit_test(test_version_below_minimum),
+		cmocka_unit_test(test_version_above_peer_maximum),
 		cmocka_unit_test(test_no_shared_cipher),
 		cmocka_unit_test(test_tls12_session),
 		cmocka_unit_test(test_alpn),
@@ -1000,6 +1177,10 @@ int main(void)
 		cmocka_unit_test(test_connect_tcp),
 		cmocka_unit_test(test_connect_blocking_io),
 		cmocka_unit_test(test_connect_errors),
+		cmocka_unit_test(test_not_tls_peer),
+		cmocka_unit_test(test_callback_errors),
+		cmocka_unit_test(test_write_after_peer_gone),
+		cmocka_unit_test(test_shared_config_threads),
 	};
 
 	return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
