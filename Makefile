@@ -47,7 +47,7 @@ UNITS    := $(UT_SRC:tests/unit/%.c=$(B)/tests/%)
 SONAME   := libtlskit.so.$(SOVERSION)
 REALNAME := libtlskit.so.$(VERSION)
 
-.PHONY: all lib examples unit clean install uninstall check test test-plain \
+.PHONY: FORCE all lib examples unit clean install uninstall check test test-plain \
         test-asan demo deps deps-test
 all: lib $(B)/tlskit examples $(B)/tlskit.pc
 
@@ -86,12 +86,20 @@ $(B)/tests/%: tests/unit/%.c $(B)/libtlskit.a include/tlskit.h
 	$(CC) $(CPPFLAGS) -Isrc/lib $(CFLAGS) -o $@ $< $(B)/libtlskit.a \
 	    $(LDFLAGS) $(SSL_LIBS) -lcmocka
 
-$(B)/tlskit.pc: Makefile
-	@mkdir -p $(B)
+# pkg-config file for PREFIX; `make install` writes it again for its own.
+define write_pc
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
 	  'Name: tlskit' 'Description: simple, safe TLS sockets over OpenSSL 3' \
 	  'Version: $(VERSION)' 'Requires.private: openssl >= 3.0' \
-	  'Libs: -L$${libdir} -ltlskit' 'Cflags: -I$${includedir}' > $@
+	  'Libs: -L$${libdir} -ltlskit' 'Cflags: -I$${includedir}' > $(1)
+endef
+
+$(B)/tlskit.pc: Makefile FORCE
+	@mkdir -p $(B)
+	$(call write_pc,$@.tmp)
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+FORCE:
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
@@ -101,7 +109,7 @@ install: all
 	install -m 755 $(B)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(REALNAME)
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/libtlskit.so
-	install -m 644 $(B)/tlskit.pc $(DESTDIR)$(LIBDIR)/pkgconfig/tlskit.pc
+	$(call write_pc,$(DESTDIR)$(LIBDIR)/pkgconfig/tlskit.pc)
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tlskit $(DESTDIR)$(INCDIR)/tlskit.h \
