@@ -157,9 +157,10 @@ void engine_free(struct engine *eng)
 {
 	if (!eng)
 		return;
-	listener_free_all(eng);
+	/* Connections first: their log lines may still name their listener. */
 	conn_close_all(eng);
 	conn_free_zombies(eng);
+	listener_free_all(eng);
 	while (eng->free_bufs) {
 		struct engine_buf *b = eng->free_bufs;
 
