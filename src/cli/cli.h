@@ -81,5 +81,8 @@ int cli_tls_config(const char *cmd, const struct cli_tls_opts *opts,
 int cmd_echo(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
+/* `tlskit cert show ...`: argv[0] is "show". */
+int cmd_cert_show(int argc, char **argv);
+int cmd_ciphers(int argc, char **argv);
 
 #endif

@@ -225,6 +225,8 @@ int cmd_cert(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "new") == 0)
 		return cert_new(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "show") == 0)
+		return cmd_cert_show(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 			  strcmp(argv[1], "-h") == 0)) {
 		fputs(cert_usage, stdout);

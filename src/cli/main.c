@@ -20,7 +20,8 @@ struct command {
 static const struct command commands[] = {
 	{ "echo", cmd_echo, "a TLS echo server (for tests and demos)" },
 	{ "connect", cmd_connect, "connect to a TLS server; stdin and stdout become the connection" },
-	{ "cert", cmd_cert, "make keys and certificates for a test PKI" },
+	{ "cert", cmd_cert, "make, sign, verify and show certificates (test PKI)" },
+	{ "ciphers", cmd_ciphers, "what a cipher configuration resolves to" },
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
