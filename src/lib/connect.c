@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -58,6 +59,13 @@ static TLSKIT_MUST_CHECK int parse_hostport(const char *text, struct target *t,
 	if (colon[1] == '\0' || strlen(colon + 1) >= sizeof(t->port))
 		return error_set(err, TLSKIT_ERR_USAGE,
 				 "connecting to '%s': bad or missing port", text);
+	/* getaddrinfo wraps numeric ports modulo 65536: check the range. */
+	if (strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
+	    (strlen(colon + 1) > 5 || atol(colon + 1) < 1 ||
+	     atol(colon + 1) > 65535))
+		return error_set(err, TLSKIT_ERR_USAGE,
+				 "connecting to '%s': port '%s' is not from 1 to 65535",
+				 text, colon + 1);
 	memcpy(t->host, host, hlen);
 	t->host[hlen] = '\0';
 	snprintf(t->port, sizeof(t->port), "%s", colon + 1);

@@ -422,6 +422,9 @@ def test_listen_address_in_use(tlskit, pki):
     (["connect"], "HOST:PORT"),
     (["connect", "localhost"], "localhost"),
     (["echo", "--listen", "nowhere"], "nowhere"),
+    (["connect", "127.0.0.1:99999"], "99999"),
+    (["connect", "127.0.0.1:0"], "port '0'"),
+    (["echo", "--listen", "127.0.0.1:70000"], "70000"),
 ])
 def test_usage_errors(tlskit, argv, named):
     r = tlskit.run(*argv, timeout=20)
