@@ -79,11 +79,11 @@ $(B)/tlskit: $(CLI_OBJ) $(ENG_OBJ) $(B)/libtlskit.a
 
 $(B)/examples/%: examples/%.c $(B)/libtlskit.a include/tlskit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/libtlskit.a $(LDFLAGS) $(SSL_LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(B)/libtlskit.a $(LDFLAGS) $(SSL_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libtlskit.a include/tlskit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Isrc/lib $(CFLAGS) -o $@ $< $(B)/libtlskit.a \
+	$(CC) $(CPPFLAGS) -Isrc/lib $(CFLAGS) -MMD -MP -o $@ $< $(B)/libtlskit.a \
 	    $(LDFLAGS) $(SSL_LIBS) -lcmocka
 
 # pkg-config file for PREFIX; `make install` writes it again for its own.
@@ -134,4 +134,5 @@ test: check
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(ENG_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(ENG_OBJ:.o=.d) $(CLI_OBJ:.o=.d) \
+	 $(EXAMPLES:=.d) $(UNITS:=.d)

@@ -8,24 +8,10 @@
  *
  *   $ ./cert_info localhost 5566 ca.pem
  */
-#include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 
-#include <tlskit.h>
-
-#define TIMEOUT_MS 10000
-
-static int join_host_port(const char *host, const char *port, char *buf,
-			  size_t len)
-{
-	const char *fmt = strchr(host, ':') ? "[%s]:%s" : "%s:%s";
-	int n = snprintf(buf, len, fmt, host, port);
-
-	return n > 0 && (size_t)n < len ? 0 : -1;
-}
+#define EXAMPLE_NAME "cert_info"
+#include "example_net.h"
 
 static void print_time(const char *label, time_t t)
 {
@@ -54,33 +40,19 @@ static void print_cert(const tlskit_cert *cert)
 	printf("%-12s %zu bytes\n", "DER size:", der_len);
 }
 
+/* Connecting runs the handshake, so the certificate is verified before
+ * anything of it is printed. */
 static int inspect(tlskit_config *cfg, const char *hostport)
 {
-	struct timeval timeout = { .tv_sec = TIMEOUT_MS / 1000 };
-	tlskit_conn *conn = tlskit_client_new(cfg);
+	tlskit_conn *conn = example_connect(cfg, hostport);
 	const tlskit_cert *cert;
-	int rc = 1, hs;
+	int rc = 1;
 
-	if (!conn) {
-		fprintf(stderr, "cert_info: out of memory\n");
+	if (!conn)
 		return 1;
-	}
-	if (tlskit_connect(conn, hostport, TIMEOUT_MS, 0) < 0) {
-		fprintf(stderr, "cert_info: connecting: %s\n",
-			tlskit_conn_error(conn));
-		goto out;
-	}
-	setsockopt(tlskit_conn_fd(conn), SOL_SOCKET, SO_RCVTIMEO, &timeout,
-		   sizeof(timeout));
-	hs = tlskit_handshake(conn);
-	if (hs != 0) {
-		fprintf(stderr, "cert_info: handshake: %s\n",
-			hs == -1 ? tlskit_conn_error(conn) : "timed out");
-		goto out;
-	}
 	cert = tlskit_conn_peer_cert(conn);
 	if (!cert) {
-		fprintf(stderr, "cert_info: %s sent no certificate\n", hostport);
+		fprintf(stderr, EXAMPLE_NAME ": %s sent no certificate\n", hostport);
 		goto out;
 	}
 	print_cert(cert);
@@ -101,18 +73,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: cert_info HOST PORT [CA_FILE]\n");
 		return 2;
 	}
-	if (join_host_port(argv[1], argv[2], hostport, sizeof(hostport)) < 0) {
-		fprintf(stderr, "cert_info: host name too long\n");
+	if (example_host_port(argv[1], argv[2], hostport, sizeof(hostport)) < 0)
 		return 2;
-	}
 	cfg = tlskit_config_new();
-	if (!cfg) {
-		fprintf(stderr, "cert_info: out of memory\n");
-		return 1;
-	}
+	if (!cfg)
+		return example_out_of_memory();
 	if ((argc == 4 && tlskit_config_set_ca_file(cfg, argv[3]) < 0) ||
 	    tlskit_config_check(cfg, TLSKIT_CLIENT) < 0) {
-		fprintf(stderr, "cert_info: %s\n", tlskit_config_error(cfg));
+		fprintf(stderr, EXAMPLE_NAME ": %s\n", tlskit_config_error(cfg));
 		goto out;
 	}
 	rc = inspect(cfg, hostport);

@@ -1,110 +1,14 @@
 /*
  * mtls_client - mutual TLS, client side: verifies the server against CA_FILE
- * like mtls_client, and proves its own identity with CERT and KEY.
+ * like client_custom_ca, and proves its own identity with CERT and KEY.
  *
  *   mtls_client HOST PORT CERT KEY CA_FILE [MESSAGE]
  *
  *   $ tlskit cert new client --ca ca.pem --ca-key ca.key --cn alice --out alice
  *   $ ./mtls_client localhost 5566 alice.pem alice.key ca.pem
  */
-#include <signal.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-
-#include <tlskit.h>
-
-#define TIMEOUT_MS 10000
-
-/* "host:port", bracketing IPv6 literals: "[::1]:5566". */
-static int join_host_port(const char *host, const char *port, char *buf,
-			  size_t len)
-{
-	const char *fmt = strchr(host, ':') ? "[%s]:%s" : "%s:%s";
-	int n = snprintf(buf, len, fmt, host, port);
-
-	return n > 0 && (size_t)n < len ? 0 : -1;
-}
-
-/* The socket is blocking with a timeout, so "want read/write" means the
- * timeout expired. */
-static int fail(const char *what, tlskit_conn *conn, long rc)
-{
-	if (rc == TLSKIT_WANT_READ || rc == TLSKIT_WANT_WRITE)
-		fprintf(stderr, "mtls_client: %s: timed out\n", what);
-	else
-		fprintf(stderr, "mtls_client: %s: %s\n", what,
-			tlskit_conn_error(conn));
-	return 1;
-}
-
-/* Reads until a newline, the end of the stream or a full buffer. */
-static ssize_t read_reply(tlskit_conn *conn, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	while (used < len - 1 && !memchr(buf, '\n', used)) {
-		ssize_t n = tlskit_read(conn, buf + used, len - 1 - used);
-
-		if (n == 0)
-			break;
-		if (n < 0)
-			return n;
-		used += (size_t)n;
-	}
-	buf[used] = '\0';
-	return (ssize_t)used;
-}
-
-/* Connects, sends message and a newline, prints what came back. */
-static int talk(tlskit_config *cfg, const char *hostport, const char *message)
-{
-	struct timeval timeout = { .tv_sec = TIMEOUT_MS / 1000 };
-	tlskit_conn *conn = tlskit_client_new(cfg);
-	char line[1024], reply[4096];
-	ssize_t n;
-	int rc = 1;
-
-	if (!conn) {
-		fprintf(stderr, "mtls_client: out of memory\n");
-		return 1;
-	}
-	if (tlskit_connect(conn, hostport, TIMEOUT_MS, 0) < 0) {
-		rc = fail("connecting", conn, -1);
-		goto out;
-	}
-	setsockopt(tlskit_conn_fd(conn), SOL_SOCKET, SO_RCVTIMEO, &timeout,
-		   sizeof(timeout));
-	setsockopt(tlskit_conn_fd(conn), SOL_SOCKET, SO_SNDTIMEO, &timeout,
-		   sizeof(timeout));
-	n = tlskit_handshake(conn);
-	if (n != 0) {
-		rc = fail("handshake", conn, n);
-		goto out;
-	}
-	printf("version: %s\n", tlskit_conn_version(conn));
-	printf("cipher: %s (%d bits)\n", tlskit_conn_cipher(conn),
-	       tlskit_conn_cipher_bits(conn));
-	/* One write, one record: a server that reads once gets the line. */
-	snprintf(line, sizeof(line), "%s\n", message);
-	n = tlskit_write(conn, line, strlen(line));
-	if (n < 0) {
-		rc = fail("writing", conn, n);
-		goto out;
-	}
-	n = read_reply(conn, reply, sizeof(reply));
-	if (n < 0) {
-		rc = fail("reading", conn, n);
-		goto out;
-	}
-	printf("reply: %s%s", reply, n && reply[n - 1] == '\n' ? "" : "\n");
-	tlskit_close(conn);
-	rc = 0;
-out:
-	tlskit_conn_free(conn);
-	return rc;
-}
+#define EXAMPLE_NAME "mtls_client"
+#include "example_net.h"
 
 int main(int argc, char **argv)
 {
@@ -117,25 +21,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: mtls_client HOST PORT CERT KEY CA_FILE [MESSAGE]\n");
 		return 2;
 	}
-	if (join_host_port(argv[1], argv[2], hostport, sizeof(hostport)) < 0) {
-		fprintf(stderr, "mtls_client: host name too long\n");
+	if (example_host_port(argv[1], argv[2], hostport, sizeof(hostport)) < 0)
 		return 2;
-	}
-	/* A server that goes away mid-write is an error, not a reason to die. */
-	signal(SIGPIPE, SIG_IGN);
 	cfg = tlskit_config_new();
-	if (!cfg) {
-		fprintf(stderr, "mtls_client: out of memory\n");
-		return 1;
-	}
+	if (!cfg)
+		return example_out_of_memory();
+	/* The certificate is sent when the server asks for one. */
 	if (tlskit_config_set_cert_file(cfg, argv[3]) < 0 ||
 	    tlskit_config_set_key_file(cfg, argv[4]) < 0 ||
 	    tlskit_config_set_ca_file(cfg, argv[5]) < 0 ||
 	    tlskit_config_check(cfg, TLSKIT_CLIENT) < 0) {
-		fprintf(stderr, "mtls_client: %s\n", tlskit_config_error(cfg));
+		fprintf(stderr, EXAMPLE_NAME ": %s\n", tlskit_config_error(cfg));
 		goto out;
 	}
-	rc = talk(cfg, hostport, message);
+	rc = example_talk(cfg, hostport, message);
 out:
 	tlskit_config_free(cfg);
 	return rc;

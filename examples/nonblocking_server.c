@@ -12,18 +12,11 @@
  *   $ ./nonblocking_server localhost 5566 server.pem server.key &
  *   $ for i in 1 2 3; do echo hi | openssl s_client -connect localhost:5566 -quiet & done
  */
-#include <errno.h>
-#include <netdb.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <tlskit.h>
+#define EXAMPLE_NAME "nonblocking_server"
+#include "example_net.h"
 
 #define MAX_CLIENTS 1000
 #define MAX_EVENTS 64
@@ -64,56 +57,11 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static int listen_on(const char *host, const char *port)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE };
-	struct addrinfo *res, *ai;
-	int fd = -1, one = 1, rc;
-
-	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc != 0) {
-		fprintf(stderr, "nonblocking_server: resolving '%s': %s\n", host,
-			gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family,
-			    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 128) == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		perror("nonblocking_server: listening");
-	return fd;
-}
-
-static void print_listening(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char host[NI_MAXHOST], port[NI_MAXSERV];
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
-	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port,
-			sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		return;
-	printf("listening on %s port %s\n", host, port);
-	fflush(stdout);
-}
-
 static void client_close(struct server *srv, struct client *c,
 			 const char *why)
 {
 	if (why)
-		fprintf(stderr, "nonblocking_server: client %d: %s\n", c->fd, why);
+		fprintf(stderr, EXAMPLE_NAME ": client %d: %s\n", c->fd, why);
 	else
 		printf("client %d done: %zu bytes echoed\n", c->fd, c->echoed);
 	fflush(stdout);
@@ -225,7 +173,7 @@ static void client_add(struct server *srv, int fd)
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	if (!c || !(c->conn = tlskit_server_new(srv->cfg))) {
-		fprintf(stderr, "nonblocking_server: out of memory\n");
+		example_out_of_memory();
 		free(c);
 		close(fd);
 		return;
@@ -235,7 +183,7 @@ static void client_add(struct server *srv, int fd)
 	ev.data.ptr = c;
 	if (tlskit_accept_fd(c->conn, fd) < 0 ||
 	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		fprintf(stderr, "nonblocking_server: accepting: %s\n",
+		fprintf(stderr, EXAMPLE_NAME ": accepting: %s\n",
 			tlskit_conn_error(c->conn));
 		tlskit_conn_free(c->conn);
 		free(c);
@@ -260,7 +208,7 @@ static void accept_clients(struct server *srv)
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
-				perror("nonblocking_server: accept");
+				perror(EXAMPLE_NAME ": accept");
 			return;
 		}
 		if (srv->nclients >= MAX_CLIENTS) {
@@ -303,7 +251,7 @@ static void run(struct server *srv, long count)
 				   more ? 0 : 1000);
 
 		if (n < 0 && errno != EINTR) {
-			perror("nonblocking_server: epoll_wait");
+			perror(EXAMPLE_NAME ": epoll_wait");
 			return;
 		}
 		for (int i = 0; i < n; i++) {
@@ -316,43 +264,31 @@ static void run(struct server *srv, long count)
 	}
 }
 
-static int parse_count(const char *text, long *out)
-{
-	char *end;
-	long v = strtol(text, &end, 10);
-
-	if (*text == '\0' || *end != '\0' || v <= 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int setup(struct server *srv, char **argv)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 
 	srv->cfg = tlskit_config_new();
 	if (!srv->cfg) {
-		fprintf(stderr, "nonblocking_server: out of memory\n");
+		example_out_of_memory();
 		return -1;
 	}
 	if (tlskit_config_set_cert_file(srv->cfg, argv[3]) < 0 ||
 	    tlskit_config_set_key_file(srv->cfg, argv[4]) < 0 ||
 	    tlskit_config_check(srv->cfg, TLSKIT_SERVER) < 0) {
-		fprintf(stderr, "nonblocking_server: %s\n",
+		fprintf(stderr, EXAMPLE_NAME ": %s\n",
 			tlskit_config_error(srv->cfg));
 		return -1;
 	}
-	srv->lfd = listen_on(argv[1], argv[2]);
+	srv->lfd = example_listen(argv[1], argv[2], SOCK_NONBLOCK);
 	if (srv->lfd < 0)
 		return -1;
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (srv->epfd < 0 ||
 	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->lfd, &ev) < 0) {
-		perror("nonblocking_server: epoll");
+		perror(EXAMPLE_NAME ": epoll");
 		return -1;
 	}
-	print_listening(srv->lfd);
 	return 0;
 }
 
@@ -367,11 +303,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: nonblocking_server HOST PORT CERT KEY [COUNT]\n");
 		return 2;
 	}
-	if (argc == 6 && parse_count(argv[5], &count) < 0) {
-		fprintf(stderr, "nonblocking_server: COUNT '%s' is not a positive number\n",
-			argv[5]);
+	if (argc == 6 && example_parse_count(argv[5], &count) < 0)
 		return 2;
-	}
 	/* No SA_RESTART: a signal must interrupt epoll_wait. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -20,50 +20,9 @@
 #include <openssl/pem.h>
 
 #include "tlskit.h"
+#include "test_pki.h"
 
 /* ---- test PKI ---------------------------------------------------------- */
-
-static char pki_dir[64];
-
-static const char *pki(const char *name)
-{
-	static char paths[16][128];
-	static int next;
-	char *p = paths[next++ % 16];
-
-	snprintf(p, 128, "%s/%s", pki_dir, name);
-	return p;
-}
-
-static void gen(enum tlskit_cert_kind kind, const char *name, const char *cn,
-		const char *issuer, time_t nb, time_t na)
-{
-	static const char *const sans[] = { "localhost", "127.0.0.1" };
-	struct tlskit_certgen p = { 0 };
-	struct tlskit_error err = { 0 };
-	char cert[128], key[128], icert[128], ikey[128];
-
-	p.kind = kind;
-	p.common_name = cn;
-	if (kind == TLSKIT_CERT_SERVER) {
-		p.sans = sans;
-		p.san_count = 2;
-	}
-	p.not_before = nb;
-	p.not_after = na;
-	if (issuer) {
-		snprintf(icert, sizeof(icert), "%s/%s.pem", pki_dir, issuer);
-		snprintf(ikey, sizeof(ikey), "%s/%s.key", pki_dir, issuer);
-		p.issuer_cert_file = icert;
-		p.issuer_key_file = ikey;
-	}
-	snprintf(cert, sizeof(cert), "%s/%s.pem", pki_dir, name);
-	snprintf(key, sizeof(key), "%s/%s.key", pki_dir, name);
-	if (tlskit_certgen_write(&p, cert, key, 0, &err) < 0) {
-		fprintf(stderr, "certgen %s: %s\n", name, err.message);
-		abort();
-	}
-}
 
 /* server.key again, encrypted with passphrase "sesame". */
 static void write_encrypted_key(void)
@@ -93,25 +52,18 @@ static void write_text(const char *name, const char *text)
 		abort();
 }
 
-static const char *const pki_files[] = {
-	"ca.pem",	"ca.key",	  "server.pem",	   "server.key",
-	"client.pem",	"client.key",	  "expired.pem",   "expired.key",
-	"future.pem",	"future.key",	  "server-enc.key", "garbage.pem",
-};
-
 static int pki_setup(void **state)
 {
 	(void)state;
-	snprintf(pki_dir, sizeof(pki_dir), "/tmp/tlskit-test-config-XXXXXX");
-	if (!mkdtemp(pki_dir))
+	if (pki_make_dir("test-config") < 0)
 		return -1;
-	gen(TLSKIT_CERT_CA, "ca", "tlskit test CA", NULL, 0, 0);
-	gen(TLSKIT_CERT_SERVER, "server", "localhost", "ca", 0, 0);
-	gen(TLSKIT_CERT_CLIENT, "client", "client", "ca", 0, 0);
-	gen(TLSKIT_CERT_SERVER, "expired", "old.test", "ca", 1577836800,
-	    1704067200);
-	gen(TLSKIT_CERT_SERVER, "future", "new.test", "ca", 4102444800,
-	    4133980800);
+	pki_gen(TLSKIT_CERT_CA, "ca", "tlskit test CA", NULL, 0, 0);
+	pki_gen(TLSKIT_CERT_SERVER, "server", "localhost", "ca", 0, 0);
+	pki_gen(TLSKIT_CERT_CLIENT, "client", "client", "ca", 0, 0);
+	pki_gen(TLSKIT_CERT_SERVER, "expired", "old.test", "ca", 1577836800,
+		1704067200);
+	pki_gen(TLSKIT_CERT_SERVER, "future", "new.test", "ca", 4102444800,
+		4133980800);
 	write_encrypted_key();
 	write_text("garbage.pem", "this is not a certificate\n");
 	return 0;
@@ -120,31 +72,8 @@ static int pki_setup(void **state)
 static int pki_teardown(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(pki_files) / sizeof(pki_files[0]); i++)
-		unlink(pki(pki_files[i]));
-	rmdir(pki_dir);
+	pki_remove_dir();
 	return 0;
-}
-
-static void assert_contains(const char *haystack, const char *needle)
-{
-	if (!haystack || !strstr(haystack, needle)) {
-		print_error("expected '%s' in '%s'\n", needle,
-			    haystack ? haystack : "(null)");
-		fail();
-	}
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = malloc(65536);
-
-	assert_non_null(f);
-	assert_non_null(buf);
-	*len = fread(buf, 1, 65536, f);
-	fclose(f);
-	return buf;
 }
 
 /* ---- tests --------------------------------------------------------------- */
@@ -315,9 +244,9 @@ static void test_mem(void **state)
 {
 	tlskit_config *cfg = tlskit_config_new();
 	size_t clen, klen, calen;
-	char *cert = slurp(pki("server.pem"), &clen);
-	char *key = slurp(pki("server.key"), &klen);
-	char *ca = slurp(pki("ca.pem"), &calen);
+	char *cert = test_read_file(pki("server.pem"), &clen);
+	char *key = test_read_file(pki("server.key"), &klen);
+	char *ca = test_read_file(pki("ca.pem"), &calen);
 
 	(void)state;
 	assert_int_equal(tlskit_config_set_cert_mem(cfg, cert, clen), 0);

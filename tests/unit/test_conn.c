@@ -24,50 +24,9 @@
 #include <cmocka.h>
 
 #include "tlskit.h"
+#include "test_pki.h"
 
 /* ---- test PKI ---------------------------------------------------------- */
-
-static char pki_dir[64];
-
-static const char *pki(const char *name)
-{
-	static char paths[16][128];
-	static int next;
-	char *p = paths[next++ % 16];
-
-	snprintf(p, 128, "%s/%s", pki_dir, name);
-	return p;
-}
-
-static void gen(enum tlskit_cert_kind kind, const char *name, const char *cn,
-		const char *issuer, time_t nb, time_t na)
-{
-	static const char *const sans[] = { "localhost", "127.0.0.1" };
-	struct tlskit_certgen p = { 0 };
-	struct tlskit_error err = { 0 };
-	char cert[128], key[128], icert[128], ikey[128];
-
-	p.kind = kind;
-	p.common_name = cn;
-	if (kind == TLSKIT_CERT_SERVER) {
-		p.sans = sans;
-		p.san_count = 2;
-	}
-	p.not_before = nb;
-	p.not_after = na;
-	if (issuer) {
-		snprintf(icert, sizeof(icert), "%s/%s.pem", pki_dir, issuer);
-		snprintf(ikey, sizeof(ikey), "%s/%s.key", pki_dir, issuer);
-		p.issuer_cert_file = icert;
-		p.issuer_key_file = ikey;
-	}
-	snprintf(cert, sizeof(cert), "%s/%s.pem", pki_dir, name);
-	snprintf(key, sizeof(key), "%s/%s.key", pki_dir, name);
-	if (tlskit_certgen_write(&p, cert, key, 0, &err) < 0) {
-		fprintf(stderr, "certgen %s: %s\n", name, err.message);
-		abort();
-	}
-}
 
 static int fds_at_start;
 
@@ -84,34 +43,23 @@ static int pki_setup(void **state)
 {
 	(void)state;
 	fds_at_start = count_fds();
-	snprintf(pki_dir, sizeof(pki_dir), "/tmp/tlskit-test-conn-XXXXXX");
-	if (!mkdtemp(pki_dir))
+	if (pki_make_dir("test-conn") < 0)
 		return -1;
-	gen(TLSKIT_CERT_CA, "ca", "tlskit test CA", NULL, 0, 0);
-	gen(TLSKIT_CERT_CA, "other-ca", "Other CA", NULL, 0, 0);
-	gen(TLSKIT_CERT_SERVER, "server", "localhost", "ca", 0, 0);
-	gen(TLSKIT_CERT_CLIENT, "client", "client", "ca", 0, 0);
+	pki_gen(TLSKIT_CERT_CA, "ca", "tlskit test CA", NULL, 0, 0);
+	pki_gen(TLSKIT_CERT_CA, "other-ca", "Other CA", NULL, 0, 0);
+	pki_gen(TLSKIT_CERT_SERVER, "server", "localhost", "ca", 0, 0);
+	pki_gen(TLSKIT_CERT_CLIENT, "client", "client", "ca", 0, 0);
 	/* 2020-01-01 .. 2024-01-01 */
-	gen(TLSKIT_CERT_SERVER, "expired", "localhost", "ca", 1577836800,
-	    1704067200);
-	gen(TLSKIT_CERT_SERVER, "foreign", "localhost", "other-ca", 0, 0);
+	pki_gen(TLSKIT_CERT_SERVER, "expired", "localhost", "ca", 1577836800,
+		1704067200);
+	pki_gen(TLSKIT_CERT_SERVER, "foreign", "localhost", "other-ca", 0, 0);
 	return 0;
 }
 
 static int pki_teardown(void **state)
 {
-	static const char *const names[] = { "ca", "other-ca", "server",
-					     "client", "expired", "foreign" };
-	char path[128];
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s.pem", pki_dir, names[i]);
-		unlink(path);
-		snprintf(path, sizeof(path), "%s/%s.key", pki_dir, names[i]);
-		unlink(path);
-	}
-	rmdir(pki_dir);
+	pki_remove_dir();
 	/* Every test closed what it opened, and the library what it did. */
 	if (count_fds() != fds_at_start) {
 		fprintf(stderr, "descriptor leak: %d open, %d at start\n",
@@ -257,15 +205,6 @@ static void pair_handshake(struct pair *p)
 			if (p->rs == -1)
 				p->s2c.closed = 1;
 		}
-	}
-}
-
-static void assert_contains(const char *haystack, const char *needle)
-{
-	if (!haystack || !strstr(haystack, needle)) {
-		print_error("expected '%s' in '%s'\n", needle,
-			    haystack ? haystack : "(null)");
-		fail();
 	}
 }
 
