@@ -202,6 +202,7 @@ struct tlskit_cipher_info {
 	char auth[16];     /* authentication: "ECDSA", "RSA", "any" */
 	char enc[32];      /* "AESGCM(128)" */
 	int aead;          /* 1 if an AEAD cipher */
+	char mac[16];      /* "AEAD", or the record MAC: "SHA256", "SHA1" */
 };
 /*
  * The ciphers this configuration enables for role, in preference order,
@@ -349,8 +350,104 @@ TLSKIT_API time_t tlskit_cert_not_after(const tlskit_cert *cert);
 TLSKIT_API const char *tlskit_cert_serial(const tlskit_cert *cert);
 /* SHA-256 of the DER, lowercase hex without separators. */
 TLSKIT_API const char *tlskit_cert_fingerprint_sha256(const tlskit_cert *cert);
+/* SHA-1 of the DER, lowercase hex (what older tools still print). */
+TLSKIT_API const char *tlskit_cert_fingerprint_sha1(const tlskit_cert *cert);
+/*
+ * The public key pin "sha256//BASE64": SHA-256 of the DER
+ * SubjectPublicKeyInfo, base64; the form curl --pinnedpubkey and HPKP take.
+ * It survives renewals that keep the key.
+ */
+TLSKIT_API const char *tlskit_cert_pin_sha256(const tlskit_cert *cert);
+/* The public key as people name it: "EC P-256", "EC P-384", "RSA 2048",
+ * "Ed25519", "Ed448"; and its size in bits as OpenSSL gives it (256 for
+ * P-256 and Ed25519, 2048). */
+TLSKIT_API const char *tlskit_cert_key_type(const tlskit_cert *cert);
+TLSKIT_API int tlskit_cert_key_bits(const tlskit_cert *cert);
+/* The signature algorithm as `openssl x509 -text` names it:
+ * "ecdsa-with-SHA256", "sha256WithRSAEncryption", "ED25519"; a dotted OID
+ * when OpenSSL does not know it. */
+TLSKIT_API const char *tlskit_cert_signature_algorithm(const tlskit_cert *cert);
+/*
+ * keyUsage as RFC 5280 words in RFC order: "digitalSignature",
+ * "nonRepudiation", "keyEncipherment", "dataEncipherment", "keyAgreement",
+ * "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly". Count 0: no
+ * keyUsage extension.
+ */
+TLSKIT_API size_t tlskit_cert_key_usage_count(const tlskit_cert *cert);
+TLSKIT_API const char *tlskit_cert_key_usage(const tlskit_cert *cert, size_t i);
+/* extendedKeyUsage in certificate order, as OpenSSL's short names
+ * ("serverAuth", "clientAuth", "codeSigning", "emailProtection",
+ * "timeStamping", "OCSPSigning") or dotted OIDs. Count 0: no extension. */
+TLSKIT_API size_t tlskit_cert_ext_key_usage_count(const tlskit_cert *cert);
+TLSKIT_API const char *tlskit_cert_ext_key_usage(const tlskit_cert *cert,
+						 size_t i);
+/* basicConstraints: 1 if the extension is present (then *ca is its CA flag
+ * and *pathlen its path length limit, -1 for none), else 0. Either pointer
+ * may be NULL. */
+TLSKIT_API int tlskit_cert_basic_constraints(const tlskit_cert *cert, int *ca,
+					     int *pathlen);
+/* 1 if the certificate names itself as issuer and its own key verifies
+ * its signature (a root, or a self-signed leaf). */
+TLSKIT_API int tlskit_cert_self_signed(const tlskit_cert *cert);
 TLSKIT_API const unsigned char *tlskit_cert_der(const tlskit_cert *cert,
 						size_t *len);
+
+/*
+ * Lists of certificates: a PEM bundle, or a chain. Certificates keep their
+ * order (a chain: leaf first). Getters return certificates owned by the
+ * list, valid until tlskit_cert_list_free().
+ */
+typedef struct tlskit_cert_list tlskit_cert_list;
+
+/*
+ * Every CERTIFICATE block of PEM data, in order (other blocks such as keys
+ * are skipped), or exactly one DER certificate. A block that does not parse
+ * fails the whole call naming it ("certificate #2 is truncated or
+ * malformed"); no certificate at all is an error too. Files are limited to
+ * 1 MiB.
+ */
+TLSKIT_API tlskit_cert_list *tlskit_cert_list_parse(const void *data,
+						    size_t len,
+						    struct tlskit_error *err);
+TLSKIT_API tlskit_cert_list *tlskit_cert_list_load_file(const char *path,
+							struct tlskit_error *err);
+TLSKIT_API void tlskit_cert_list_free(tlskit_cert_list *list);
+TLSKIT_API size_t tlskit_cert_list_count(const tlskit_cert_list *list);
+TLSKIT_API const tlskit_cert *tlskit_cert_list_get(const tlskit_cert_list *list,
+						   size_t i);
+
+/*
+ * The certificates the peer sent, as sent (leaf first, then whatever
+ * intermediates it chose to send). Available as soon as they arrived, so
+ * also after a handshake that failed later (on verification, or because a
+ * server demanded a client certificate). A new list: free it with
+ * tlskit_cert_list_free(). NULL when the peer sent none (yet), with the
+ * reason in err.
+ */
+TLSKIT_API tlskit_cert_list *tlskit_conn_peer_chain(const tlskit_conn *conn,
+						    struct tlskit_error *err);
+
+/*
+ * Verifies chain (leaf first; the rest are untrusted intermediates, in any
+ * order) against cfg's trust anchors (its CA file/dir, else the system
+ * store) and verify depth, as a handshake would: for peer_role
+ * TLSKIT_SERVER the leaf must be fit for a TLS server and valid for name
+ * (a DNS name, or an IP address checked against IP SANs; NULL: no name
+ * check), for TLSKIT_CLIENT fit for a TLS client. Returns 0 if it verifies;
+ * -1 otherwise, with err in the words of handshakes
+ * ("certificate verify failed at depth 0 (CN=x): certificate has expired
+ * (notAfter ...)", "hostname mismatch: ...", category TLSKIT_ERR_VERIFY)
+ * or another category when it could not be tried. *built (if built is not
+ * NULL) receives the chain verification built, leaf to trust anchor, or as
+ * far as it got when it failed; free it with tlskit_cert_list_free(). Uses
+ * (and so freezes) cfg's client context.
+ */
+TLSKIT_API int tlskit_cert_list_verify(const tlskit_cert_list *chain,
+				       tlskit_config *cfg,
+				       enum tlskit_role peer_role,
+				       const char *name,
+				       tlskit_cert_list **built,
+				       struct tlskit_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Certificate generation                                             */
@@ -361,6 +458,7 @@ enum tlskit_cert_kind {
 	TLSKIT_CERT_SERVER,       /* leaf, serverAuth, signed by an issuer */
 	TLSKIT_CERT_CLIENT,       /* leaf, clientAuth, signed by an issuer */
 	TLSKIT_CERT_SELF_SIGNED,  /* leaf, serverAuth+clientAuth, self-signed */
+	TLSKIT_CERT_INTERMEDIATE, /* CA signed by an issuer (required) */
 };
 
 enum tlskit_key_type {
@@ -372,6 +470,16 @@ enum tlskit_key_type {
 	TLSKIT_KEY_RSA4096,
 };
 
+/*
+ * Profiles: CAs get basicConstraints critical CA:TRUE (a root without a
+ * path length limit unless pathlen_set, an intermediate pathlen 0 unless
+ * pathlen_set), keyUsage keyCertSign, cRLSign, digitalSignature and no
+ * extendedKeyUsage (one intermediate serves servers and clients); leaves get
+ * critical CA:FALSE, keyUsage digitalSignature (+ keyEncipherment for RSA
+ * server keys) and extendedKeyUsage serverAuth, clientAuth or both
+ * (self-signed). Every certificate has subject and authority key
+ * identifiers.
+ */
 struct tlskit_certgen {
 	enum tlskit_cert_kind kind;
 	enum tlskit_key_type key_type;
@@ -385,22 +493,126 @@ struct tlskit_certgen {
 	time_t not_before;        /* 0: now (minus 5 minutes of clock skew) */
 	time_t not_after;         /* 0: not_before + days */
 	int days;                 /* 0: 825 for leaves, 3650 for CAs */
-	const char *issuer_cert_file; /* PEM; required for SERVER and CLIENT */
-	const char *issuer_key_file;  /* PEM, unencrypted; must match the cert */
+	/* PEM; required for SERVER, CLIENT and INTERMEDIATE. The first
+	 * certificate is the issuer; further ones (its own intermediates) go
+	 * into chain_file. */
+	const char *issuer_cert_file;
+	const char *issuer_key_file;  /* PEM; must match the issuer cert */
+	/* Fields below were added later; zero keeps the behaviour above. */
+	/* More subject fields, before the CN: "/O=Example/OU=Ops" ("\/" is a
+	 * slash in a value). A CN here is the CN unless common_name is set. */
+	const char *subject;
+	/* Certify this PEM private key instead of generating one (renewal);
+	 * key_type is then ignored. It is written to key_path again. */
+	const char *key_file;
+	/* Encrypts the written key (PKCS#8, AES-256-CBC) and decrypts an
+	 * encrypted key_file. Without it, an encrypted key_file is an error. */
+	const char *passphrase;
+	const char *issuer_passphrase; /* decrypts issuer_key_file */
+	int pathlen_set;          /* CAs: limit the path length to pathlen */
+	int pathlen;
+	/* If set and the issuer is not self-signed (an intermediate): also
+	 * write the new certificate followed by the issuer file's non-root
+	 * certificates here, ready to serve as a chain. */
+	const char *chain_file;
 };
 
 /*
  * Generates a key and a certificate as params say and writes them to
- * cert_path (PEM) and key_path (PEM PKCS#8, unencrypted, mode 0600). Refuses
- * to overwrite an existing file unless overwrite is set; nothing is written
- * unless both were generated. The serial is 128 random bits; the signature
- * digest follows the signing key: SHA-256 (P-256, RSA), SHA-384 (P-384),
- * none (Ed25519). Explicit dates may lie in the past (expired test
- * certificates). Invalid SANs fail with a message naming the entry.
+ * cert_path (PEM) and key_path (PEM PKCS#8, mode 0600; encrypted with a
+ * passphrase). Refuses to overwrite an existing file unless overwrite is
+ * set; nothing is written unless all were generated. The serial is 128
+ * random bits; the signature digest follows the signing key: SHA-256 (P-256,
+ * RSA), SHA-384 (P-384), none (Ed25519). Explicit dates may lie in the past
+ * (expired test certificates) and are not forced inside the issuer's.
+ * Invalid SANs fail with a message naming the entry.
+ * Returns 0, or 1 when chain_file was written too; -1 on failure.
  */
 TLSKIT_API int tlskit_certgen_write(const struct tlskit_certgen *params,
 				    const char *cert_path, const char *key_path,
 				    int overwrite, struct tlskit_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Certificate requests, signing, revocation                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A key (generated, or params->key_file) and a certificate signing request
+ * for it: subject from common_name/subject/sans as for certificates, SANs
+ * as a requested extension. Uses key_type, common_name, subject, sans,
+ * key_file and passphrase of params; the rest is ignored. Files as
+ * tlskit_certgen_write: csr_path PEM, key_path mode 0600.
+ */
+TLSKIT_API int tlskit_csr_write(const struct tlskit_certgen *params,
+				const char *csr_path, const char *key_path,
+				int overwrite, struct tlskit_error *err);
+
+/*
+ * Signs the request in csr_path (PEM or DER; its signature is checked) with
+ * the issuer of params into cert_path, with the profile of params->kind
+ * (SERVER, CLIENT or INTERMEDIATE). The subject comes from the request
+ * unless params->common_name or params->subject is set; the SANs come from
+ * the request unless params->sans is set. No other requested extension is
+ * copied. Dates, pathlen and chain_file as tlskit_certgen_write; key_type,
+ * key_file and passphrase are ignored. Returns 0, 1 (chain written) or -1.
+ */
+TLSKIT_API int tlskit_csr_sign(const struct tlskit_certgen *params,
+			       const char *csr_path, const char *cert_path,
+			       int overwrite, struct tlskit_error *err);
+
+struct tlskit_crlgen {
+	const char *issuer_cert_file; /* the CA (PEM; first certificate) */
+	const char *issuer_key_file;
+	const char *issuer_passphrase; /* decrypts issuer_key_file */
+	/* Each a certificate file (PEM or DER) issued by the CA, or a serial
+	 * in hex ("0x" and ':' separators allowed). A name is a file when one
+	 * exists at that path. */
+	const char *const *revoke;
+	size_t revoke_count;
+	time_t this_update;           /* 0: now */
+	int days;                     /* nextUpdate: this_update + days (0: 30) */
+};
+
+/*
+ * Writes a signed CRL (v2, PEM, with authority key identifier and a CRL
+ * number) listing the revoked serials, revoked at this_update. May list
+ * none. Refuses to overwrite crl_path unless overwrite is set.
+ */
+TLSKIT_API int tlskit_crl_write(const struct tlskit_crlgen *params,
+				const char *crl_path, int overwrite,
+				struct tlskit_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Chain verification                                                 */
+/* ------------------------------------------------------------------ */
+
+enum tlskit_purpose {
+	TLSKIT_PURPOSE_ANY = 0,
+	TLSKIT_PURPOSE_SERVER, /* TLS server (extendedKeyUsage serverAuth) */
+	TLSKIT_PURPOSE_CLIENT, /* TLS client (extendedKeyUsage clientAuth) */
+};
+
+struct tlskit_verify_params {
+	/* The certificate (PEM or DER). Further PEM certificates in the same
+	 * file are untrusted intermediates (a -chain.pem works as is). */
+	const char *cert_file;
+	const char *ca_file;        /* trust anchors (PEM); NULL: system store */
+	const char *untrusted_file; /* more intermediates (PEM), or NULL */
+	const char *hostname;       /* DNS name or IP address to check, or NULL */
+	enum tlskit_purpose purpose;
+	time_t at;                  /* 0: now */
+};
+
+/*
+ * Builds and verifies the chain as a TLS peer would. 0 when it verifies;
+ * else -1 with category TLSKIT_ERR_VERIFY and the reason in the words of
+ * handshakes ("certificate verify failed at depth 0 (CN=x): certificate has
+ * expired (notAfter ...)", "hostname mismatch: certificate is valid for
+ * localhost, 127.0.0.1; not example.test"), or TLSKIT_ERR_CONFIG for a file
+ * that cannot be read or holds no certificate.
+ */
+TLSKIT_API int tlskit_chain_verify(const struct tlskit_verify_params *params,
+				   struct tlskit_error *err);
 
 #ifdef __cplusplus
 }

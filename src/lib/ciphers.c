@@ -180,6 +180,7 @@ static void cipher_info(const SSL_CIPHER *c, struct tlskit_cipher_info *info)
 	description_field(desc, " Kx=", info->kx, sizeof(info->kx));
 	description_field(desc, " Au=", info->auth, sizeof(info->auth));
 	description_field(desc, " Enc=", info->enc, sizeof(info->enc));
+	description_field(desc, " Mac=", info->mac, sizeof(info->mac));
 }
 
 ssize_t tlskit_config_ciphers(tlskit_config *cfg, enum tlskit_role role,

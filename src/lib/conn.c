@@ -249,6 +249,11 @@ struct tlskit_error *conn_error_slot(tlskit_conn *conn)
 	return &conn->err;
 }
 
+SSL *conn_ssl(const tlskit_conn *conn)
+{
+	return conn ? conn->ssl : NULL;
+}
+
 int tlskit_conn_fd(const tlskit_conn *conn)
 {
 	return conn ? conn->tr.fd : -1;

@@ -104,6 +104,63 @@ TLSKIT_HIDDEN const char *alert_name(int alert);
 /* What a received alert most likely means for us, or "". */
 TLSKIT_HIDDEN const char *alert_hint(int alert);
 
+/* ---- certgen.c, pkifile.c (also used by csr.c, crl.c, chainverify.c) - */
+
+#include <openssl/x509v3.h>
+
+/* Every certificate of a PEM file (or the one of a DER file) into a new
+ * stack. what names the object in errors: "issuer certificate". */
+TLSKIT_HIDDEN int certgen_load_certs(const char *what, const char *path,
+				     STACK_OF(X509) **out,
+				     struct tlskit_error *err) TLSKIT_MUST_CHECK;
+/* A PEM private key; passphrase (or NULL) decrypts an encrypted one. */
+TLSKIT_HIDDEN EVP_PKEY *certgen_load_key(const char *what, const char *path,
+					 const char *passphrase,
+					 struct tlskit_error *err)
+	TLSKIT_MUST_CHECK;
+/* A CA certificate (the file's first), optionally the file's further
+ * non-root certificates, and its key, checked to match. On failure the
+ * caller still frees whatever was set. */
+TLSKIT_HIDDEN int certgen_load_issuer(const char *cert_path,
+				      const char *key_path,
+				      const char *passphrase, X509 **cert,
+				      STACK_OF(X509) **chain, EVP_PKEY **key,
+				      struct tlskit_error *err)
+	TLSKIT_MUST_CHECK;
+/* The key params ask for: generated, or loaded from key_file. */
+TLSKIT_HIDDEN EVP_PKEY *certgen_make_key(const struct tlskit_certgen *p,
+					 struct tlskit_error *err)
+	TLSKIT_MUST_CHECK;
+/* Subject (subject fields + CN with its defaults) and SANs of params. */
+TLSKIT_HIDDEN int certgen_subject(const struct tlskit_certgen *p,
+				  X509_NAME **out,
+				  struct tlskit_error *err) TLSKIT_MUST_CHECK;
+TLSKIT_HIDDEN int certgen_sans(const struct tlskit_certgen *p,
+			       GENERAL_NAMES **out,
+			       struct tlskit_error *err) TLSKIT_MUST_CHECK;
+/* Signature digest for a signing key (NULL for Ed25519). */
+TLSKIT_HIDDEN const EVP_MD *certgen_digest(EVP_PKEY *signer);
+/* PEM PKCS#8 of key in secure memory, AES-256 encrypted with passphrase. */
+TLSKIT_HIDDEN BIO *certgen_key_pem(EVP_PKEY *key, const char *passphrase,
+				   struct tlskit_error *err) TLSKIT_MUST_CHECK;
+/* Refuses an existing path (NULL: nothing to check) unless overwrite. */
+TLSKIT_HIDDEN int certgen_check_absent(const char *what, const char *path,
+				       int overwrite,
+				       struct tlskit_error *err)
+	TLSKIT_MUST_CHECK;
+/* Writes a memory BIO to path with mode; O_EXCL unless overwrite. */
+TLSKIT_HIDDEN int certgen_write_file(const char *what, const char *path,
+				     BIO *bio, mode_t mode, int overwrite,
+				     struct tlskit_error *err)
+	TLSKIT_MUST_CHECK;
+/* Certifies pubkey (from a request) with the issuer and profile of params,
+ * writing cert_path and chain_file. 0, 1 (chain written) or -1. */
+TLSKIT_HIDDEN int certgen_issue(const struct tlskit_certgen *params,
+				EVP_PKEY *pubkey, const X509_NAME *subject,
+				const GENERAL_NAMES *sans,
+				const char *cert_path, int overwrite,
+				struct tlskit_error *err) TLSKIT_MUST_CHECK;
+
 /* ---- certinfo.c ------------------------------------------------------- */
 
 /* Wraps x (takes a new reference on it). NULL and err set on failure. */
@@ -115,5 +172,16 @@ TLSKIT_HIDDEN void certinfo_short_name(X509 *x, char *buf, size_t len);
 /* The names a certificate is valid for, for hostname-mismatch messages:
  * "localhost, 127.0.0.1" (DNS and IP SANs, else the CN). */
 TLSKIT_HIDDEN void certinfo_names(X509 *x, char *buf, size_t len);
+/* An empty certificate list (NULL when out of memory), and appending a
+ * copy of x's information to it (x gains a reference). */
+TLSKIT_HIDDEN tlskit_cert_list *certlist_new(void);
+TLSKIT_HIDDEN int certlist_push_x509(tlskit_cert_list *list, X509 *x,
+				     struct tlskit_error *err) TLSKIT_MUST_CHECK;
+
+/* ---- chaininfo.c ------------------------------------------------------ */
+
+/* The connection's SSL object (NULL before connect/accept). Defined in
+ * conn.c; chaininfo.c reads the peer's chain through it. */
+TLSKIT_HIDDEN SSL *conn_ssl(const tlskit_conn *conn);
 
 #endif

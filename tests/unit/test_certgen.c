@@ -564,7 +564,7 @@ static void test_issuer_errors(void **state)
 	assert_int_equal(tlskit_certgen_write(&p, cert, key, 0, &err), -1);
 	p.issuer_cert_file = ikey;
 	assert_int_equal(tlskit_certgen_write(&p, cert, key, 0, &err), -1);
-	assert_non_null(strstr(err.message, "no PEM certificate found"));
+	assert_non_null(strstr(err.message, "no PEM or DER certificate found"));
 
 	/* A leaf is not an issuer. */
 	p.issuer_cert_file = NULL;
@@ -622,6 +622,195 @@ static void test_bad_params(void **state)
 	assert_int_equal(ERR_peek_error(), 0);
 }
 
+/* The pathlen a CA certificate carries, -1 for none, -2 for not a CA. */
+static long pathlen_of(const struct fixture *fx, const char *name)
+{
+	X509 *x = read_x509(fx, name);
+	long len = X509_check_ca(x) ? X509_get_pathlen(x) : -2;
+
+	X509_free(x);
+	return len;
+}
+
+static void test_intermediate_kind_and_pathlen(void **state)
+{
+	const struct fixture *fx = *state;
+	struct tlskit_certgen root = { .kind = TLSKIT_CERT_CA };
+	struct tlskit_certgen root2 = { .kind = TLSKIT_CERT_CA,
+					.pathlen_set = 1, .pathlen = 2 };
+	struct tlskit_certgen mid = { .kind = TLSKIT_CERT_INTERMEDIATE };
+	struct tlskit_certgen mid3 = { .kind = TLSKIT_CERT_INTERMEDIATE,
+				       .pathlen_set = 1, .pathlen = 3 };
+	struct tlskit_error err = { 0 };
+	tlskit_cert *cert;
+
+	gen_ok(fx, "root", &root, NULL);
+	gen_ok(fx, "root2", &root2, NULL);
+	gen_ok(fx, "mid", &mid, "root");
+	gen_ok(fx, "mid3", &mid3, "root");
+	assert_int_equal(pathlen_of(fx, "root"), -1);
+	assert_int_equal(pathlen_of(fx, "root2"), 2);
+	assert_int_equal(pathlen_of(fx, "mid"), 0);
+	assert_int_equal(pathlen_of(fx, "mid3"), 3);
+	assert_int_equal(verify(fx, "root", "mid", 0), 0);
+	cert = load(fx, "mid");
+	assert_string_equal(tlskit_cert_subject(cert), "CN=tlskit intermediate CA");
+	tlskit_cert_free(cert);
+	/* An intermediate needs an issuer (gen() left mid pointing at one). */
+	mid.issuer_cert_file = NULL;
+	mid.issuer_key_file = NULL;
+	assert_int_equal(gen(fx, "lonely", &mid, NULL, &err), -1);
+	assert_int_equal(err.category, TLSKIT_ERR_USAGE);
+	assert_non_null(strstr(err.message, "intermediate certificates need an issuer"));
+}
+
+/* A leaf under an intermediate gets a chain file (leaf + intermediate);
+ * under a root it does not, and the return value says which. */
+static void test_chain_file(void **state)
+{
+	const struct fixture *fx = *state;
+	const char *sans[] = { "localhost" };
+	struct tlskit_certgen mid = { .kind = TLSKIT_CERT_INTERMEDIATE };
+	struct tlskit_certgen leaf = { .kind = TLSKIT_CERT_SERVER,
+				       .sans = sans, .san_count = 1 };
+	struct tlskit_error err = { 0 };
+	char chain[256];
+	STACK_OF(X509_INFO) *infos;
+	FILE *f;
+
+	gen_ca(fx, "root");
+	gen_ok(fx, "mid", &mid, "root");
+	path_in(fx, "leaf-chain.pem", chain, sizeof(chain));
+	leaf.chain_file = chain;
+	assert_int_equal(gen(fx, "rootleaf", &leaf, "root", &err), 0);
+	assert_false(exists(fx, "leaf-chain.pem"));
+	assert_int_equal(gen(fx, "leaf", &leaf, "mid", &err), 1);
+	f = fopen(chain, "r");
+	assert_non_null(f);
+	infos = PEM_X509_INFO_read(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_int_equal(sk_X509_INFO_num(infos), 2);
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	/* An existing chain file is refused like the others. */
+	assert_int_equal(unlink(chain) == 0 ? 0 : -1, 0);
+	assert_int_equal(gen(fx, "leaf", &leaf, "mid", &err), -1);
+	assert_non_null(strstr(err.message, "file exists"));
+}
+
+static void test_subject_fields(void **state)
+{
+	const struct fixture *fx = *state;
+	struct tlskit_certgen p = { .kind = TLSKIT_CERT_CA,
+				    .subject = "/C=DE/O=Ex\\/ample/OU=Ops" };
+	struct tlskit_certgen cn_in_subject = {
+		.kind = TLSKIT_CERT_SELF_SIGNED, .subject = "/O=x/CN=svc.test" };
+	struct tlskit_error err = { 0 };
+	tlskit_cert *cert;
+
+	gen_ok(fx, "ca", &p, NULL);
+	cert = load(fx, "ca");
+	assert_string_equal(tlskit_cert_subject(cert),
+			    "CN=tlskit development CA,OU=Ops,O=Ex/ample,C=DE");
+	tlskit_cert_free(cert);
+	gen_ok(fx, "svc", &cn_in_subject, NULL);
+	cert = load(fx, "svc");
+	assert_string_equal(tlskit_cert_subject(cert), "CN=svc.test,O=x");
+	/* A DNS-like CN of a self-signed leaf becomes its SAN. */
+	assert_int_equal(tlskit_cert_san_count(cert), 1);
+	assert_string_equal(tlskit_cert_san(cert, 0), "DNS:svc.test");
+	tlskit_cert_free(cert);
+
+	cn_in_subject.common_name = "other";
+	assert_int_equal(gen(fx, "twice", &cn_in_subject, NULL, &err), -1);
+	assert_non_null(strstr(err.message, "common name is given twice"));
+	p.subject = "O=no-slash";
+	assert_int_equal(gen(fx, "bad1", &p, NULL, &err), -1);
+	assert_non_null(strstr(err.message, "expected /FIELD=value"));
+	p.subject = "/NOPE=x";
+	assert_int_equal(gen(fx, "bad2", &p, NULL, &err), -1);
+	assert_non_null(strstr(err.message, "field 'NOPE'"));
+	p.subject = "/O=";
+	assert_int_equal(gen(fx, "bad3", &p, NULL, &err), -1);
+	assert_int_equal(err.category, TLSKIT_ERR_USAGE);
+	assert_false(exists(fx, "bad3.key"));
+}
+
+static char *pubkey_pem(X509 *x)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *copy;
+	long len;
+
+	assert_non_null(bio);
+	assert_int_equal(PEM_write_bio_PUBKEY(bio, X509_get0_pubkey(x)), 1);
+	len = BIO_get_mem_data(bio, &data);
+	copy = strndup(data, (size_t)len);
+	BIO_free(bio);
+	return copy;
+}
+
+/* Renewal with key_file, and a passphrase both ways. */
+static void test_key_file_and_passphrase(void **state)
+{
+	const struct fixture *fx = *state;
+	struct tlskit_certgen enc = { .kind = TLSKIT_CERT_CA,
+				      .passphrase = "s3cret" };
+	struct tlskit_certgen renew = { .kind = TLSKIT_CERT_CA };
+	struct tlskit_error err = { 0 };
+	char key[256], text[4096];
+	X509 *a, *b;
+	char *pa, *pb;
+	FILE *f;
+	size_t n;
+
+	gen_ok(fx, "enc", &enc, NULL);
+	path_in(fx, "enc.key", key, sizeof(key));
+	f = fopen(key, "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(text, "BEGIN ENCRYPTED PRIVATE KEY"));
+
+	renew.key_file = key;
+	assert_int_equal(gen(fx, "renew", &renew, NULL, &err), -1);
+	assert_int_equal(err.category, TLSKIT_ERR_CONFIG);
+	assert_non_null(strstr(err.message, "the key is encrypted and no passphrase was given"));
+	renew.passphrase = "wrong";
+	assert_int_equal(gen(fx, "renew", &renew, NULL, &err), -1);
+	assert_non_null(strstr(err.message, "wrong passphrase"));
+	renew.passphrase = "s3cret";
+	gen_ok(fx, "renew", &renew, NULL);
+	a = read_x509(fx, "enc");
+	b = read_x509(fx, "renew");
+	pa = pubkey_pem(a);
+	pb = pubkey_pem(b);
+	assert_string_equal(pa, pb);
+	free(pa);
+	free(pb);
+	X509_free(a);
+	X509_free(b);
+}
+
+static void test_encrypted_issuer_key(void **state)
+{
+	const struct fixture *fx = *state;
+	const char *sans[] = { "localhost" };
+	struct tlskit_certgen ca = { .kind = TLSKIT_CERT_CA,
+				     .passphrase = "pw" };
+	struct tlskit_certgen leaf = { .kind = TLSKIT_CERT_CLIENT,
+				       .sans = sans, .san_count = 1 };
+	struct tlskit_error err = { 0 };
+
+	gen_ok(fx, "ca", &ca, NULL);
+	assert_int_equal(gen(fx, "leaf", &leaf, "ca", &err), -1);
+	assert_non_null(strstr(err.message, "loading issuer key '"));
+	assert_non_null(strstr(err.message, "no passphrase was given"));
+	leaf.issuer_passphrase = "pw";
+	assert_int_equal(gen(fx, "leaf", &leaf, "ca", &err), 0);
+	assert_int_equal(verify(fx, "ca", "leaf", X509_PURPOSE_SSL_CLIENT), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -640,6 +829,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_overwrite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issuer_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intermediate_kind_and_pathlen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subject_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_file_and_passphrase, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted_issuer_key, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "internal.h"
@@ -458,6 +459,300 @@ static void test_control_chars_in_cn(void **state)
 	X509_free(x);
 }
 
+/* ---- key, signature, usages, constraints, SHA-1, pin ------------------ */
+
+/* Writes a self-signed certificate of key type t; returns its path. */
+static const char *make_cert(const struct fixture *fx, const char *name,
+			     enum tlskit_key_type t, char *path, size_t len)
+{
+	struct tlskit_certgen p = { .kind = TLSKIT_CERT_SELF_SIGNED,
+				    .key_type = t, .common_name = name };
+	struct tlskit_error err = { 0 };
+	char key[256];
+
+	snprintf(path, len, "%s/%s.pem", fx->dir, name);
+	snprintf(key, sizeof(key), "%s/%s.key", fx->dir, name);
+	if (tlskit_certgen_write(&p, path, key, 1, &err) < 0)
+		fail_msg("certgen %s: %s", name, err.message);
+	return path;
+}
+
+static void test_key_types(void **state)
+{
+	static const struct {
+		enum tlskit_key_type type;
+		const char *words;
+		int bits;
+		const char *sig;
+	} cases[] = {
+		{ TLSKIT_KEY_EC_P256, "EC P-256", 256, "ecdsa-with-SHA256" },
+		{ TLSKIT_KEY_EC_P384, "EC P-384", 384, "ecdsa-with-SHA384" },
+		{ TLSKIT_KEY_ED25519, "Ed25519", 256, "ED25519" },
+		{ TLSKIT_KEY_RSA2048, "RSA 2048", 2048, "sha256WithRSAEncryption" },
+	};
+	const struct fixture *fx = *state;
+	char path[256], name[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tlskit_cert *cert;
+
+		snprintf(name, sizeof(name), "kt%zu", i);
+		cert = load_ok(make_cert(fx, name, cases[i].type, path,
+					 sizeof(path)));
+		assert_string_equal(tlskit_cert_key_type(cert), cases[i].words);
+		assert_int_equal(tlskit_cert_key_bits(cert), cases[i].bits);
+		assert_string_equal(tlskit_cert_signature_algorithm(cert),
+				    cases[i].sig);
+		assert_true(tlskit_cert_self_signed(cert));
+		tlskit_cert_free(cert);
+	}
+}
+
+/* Key usage, EKU and basic constraints agree with OpenSSL's own flags. */
+static void check_usages(const char *path)
+{
+	static const uint32_t bits[] = { KU_DIGITAL_SIGNATURE, KU_NON_REPUDIATION,
+					 KU_KEY_ENCIPHERMENT, KU_DATA_ENCIPHERMENT,
+					 KU_KEY_AGREEMENT, KU_KEY_CERT_SIGN,
+					 KU_CRL_SIGN, KU_ENCIPHER_ONLY,
+					 KU_DECIPHER_ONLY };
+	tlskit_cert *cert = load_ok(path);
+	X509 *x = read_x509(path);
+	uint32_t flags = X509_get_extension_flags(x);
+	uint32_t ku = X509_get_key_usage(x);
+	size_t expect = 0;
+	int ca = -1, pathlen = -2;
+
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		expect += (flags & EXFLAG_KUSAGE) && (ku & bits[i]);
+	assert_int_equal(tlskit_cert_key_usage_count(cert), expect);
+	if (flags & EXFLAG_XKUSAGE) {
+		uint32_t xku = X509_get_extended_key_usage(x);
+		int server = 0, client = 0;
+
+		for (size_t i = 0; i < tlskit_cert_ext_key_usage_count(cert); i++) {
+			server |= !strcmp(tlskit_cert_ext_key_usage(cert, i), "serverAuth");
+			client |= !strcmp(tlskit_cert_ext_key_usage(cert, i), "clientAuth");
+		}
+		assert_int_equal(server, (xku & XKU_SSL_SERVER) != 0);
+		assert_int_equal(client, (xku & XKU_SSL_CLIENT) != 0);
+	} else {
+		assert_int_equal(tlskit_cert_ext_key_usage_count(cert), 0);
+	}
+	assert_int_equal(tlskit_cert_basic_constraints(cert, &ca, &pathlen),
+			 (flags & EXFLAG_BCONS) != 0);
+	assert_int_equal(ca, (flags & EXFLAG_CA) != 0);
+	assert_int_equal(pathlen, ca ? (int)X509_get_pathlen(x) : -1);
+	X509_free(x);
+	tlskit_cert_free(cert);
+}
+
+static void test_usages_and_constraints(void **state)
+{
+	const struct fixture *fx = *state;
+	tlskit_cert *ca = load_ok(fx->ca_pem), *leaf = load_ok(fx->leaf_pem);
+	int is_ca = 0, pathlen = 0;
+
+	check_usages(fx->ca_pem);
+	check_usages(fx->leaf_pem);
+	/* the profiles: a root is a CA without a limit, a server is not */
+	assert_int_equal(tlskit_cert_basic_constraints(ca, &is_ca, &pathlen), 1);
+	assert_true(is_ca);
+	assert_int_equal(pathlen, -1);
+	assert_true(tlskit_cert_self_signed(ca));
+	assert_false(tlskit_cert_self_signed(leaf));
+	assert_string_equal(tlskit_cert_ext_key_usage(leaf, 0), "serverAuth");
+	assert_string_equal(tlskit_cert_key_usage(leaf, 0), "digitalSignature");
+	assert_null(tlskit_cert_key_usage(leaf, 99));
+	assert_null(tlskit_cert_ext_key_usage(leaf, 99));
+	tlskit_cert_free(ca);
+	tlskit_cert_free(leaf);
+}
+
+/* SHA-1 of the DER; the pin: SHA-256 of the SPKI DER (i2d_PUBKEY, not the
+ * bare key bits), base64. */
+static void test_sha1_and_pin(void **state)
+{
+	const struct fixture *fx = *state;
+	tlskit_cert *cert = load_ok(fx->leaf_pem);
+	X509 *x = read_x509(fx->leaf_pem);
+	unsigned char md[EVP_MAX_MD_SIZE], *spki = NULL;
+	unsigned char b64[64];
+	unsigned int md_len = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1], pin[80];
+	int spki_len;
+
+	assert_int_equal(X509_digest(x, EVP_sha1(), md, &md_len), 1);
+	to_hex(md, md_len, hex);
+	assert_string_equal(tlskit_cert_fingerprint_sha1(cert), hex);
+	spki_len = i2d_PUBKEY(X509_get0_pubkey(x), &spki);
+	assert_true(spki_len > 0);
+	SHA256(spki, (size_t)spki_len, md);
+	EVP_EncodeBlock(b64, md, 32);
+	snprintf(pin, sizeof(pin), "sha256//%s", b64);
+	assert_string_equal(tlskit_cert_pin_sha256(cert), pin);
+	assert_int_equal(strlen(pin), 8 + 44);
+	OPENSSL_free(spki);
+	X509_free(x);
+	tlskit_cert_free(cert);
+}
+
+/* ---- lists -------------------------------------------------------------- */
+
+static char *concat_files(const char *a, const char *b, size_t cut_b,
+			  size_t *len)
+{
+	size_t alen, blen;
+	char *da = read_file(a, &alen), *db = read_file(b, &blen);
+	char *out = malloc(alen + blen + 1);
+
+	assert_non_null(out);
+	if (cut_b && cut_b < blen)
+		blen = cut_b;
+	memcpy(out, da, alen);
+	memcpy(out + alen, db, blen);
+	*len = alen + blen;
+	free(da);
+	free(db);
+	return out;
+}
+
+static void test_list_bundle(void **state)
+{
+	const struct fixture *fx = *state;
+	struct tlskit_error err = { 0 };
+	size_t len;
+	char *both = concat_files(fx->leaf_pem, fx->ca_pem, 0, &len);
+	tlskit_cert_list *list = tlskit_cert_list_parse(both, len, &err);
+	char path[256];
+
+	assert_non_null(list);
+	assert_int_equal(tlskit_cert_list_count(list), 2);
+	assert_string_equal(tlskit_cert_subject(tlskit_cert_list_get(list, 0)),
+			    "CN=localhost");
+	assert_string_equal(tlskit_cert_subject(tlskit_cert_list_get(list, 1)),
+			    "CN=Info CA");
+	assert_null(tlskit_cert_list_get(list, 2));
+	tlskit_cert_list_free(list);
+	snprintf(path, sizeof(path), "%s/bundle.pem", fx->dir);
+	write_file(path, both, len);
+	list = tlskit_cert_list_load_file(path, &err);
+	assert_non_null(list);
+	assert_int_equal(tlskit_cert_list_count(list), 2);
+	tlskit_cert_list_free(list);
+	free(both);
+	/* a key first is skipped; one DER certificate is a list of one */
+	both = concat_files(fx->leaf_key, fx->leaf_pem, 0, &len);
+	list = tlskit_cert_list_parse(both, len, &err);
+	assert_int_equal(tlskit_cert_list_count(list), 1);
+	{
+		size_t der_len;
+		const unsigned char *der = tlskit_cert_der(
+			tlskit_cert_list_get(list, 0), &der_len);
+		tlskit_cert_list *one = tlskit_cert_list_parse(der, der_len, &err);
+
+		assert_int_equal(tlskit_cert_list_count(one), 1);
+		tlskit_cert_list_free(one);
+	}
+	tlskit_cert_list_free(list);
+	free(both);
+	tlskit_cert_list_free(NULL);
+	assert_int_equal(tlskit_cert_list_count(NULL), 0);
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
+static void test_list_errors(void **state)
+{
+	const struct fixture *fx = *state;
+	struct tlskit_error err = { 0 };
+	size_t len;
+	char *cut = concat_files(fx->leaf_pem, fx->ca_pem, 200, &len);
+
+	assert_null(tlskit_cert_list_parse(cut, len, &err));
+	assert_string_equal(err.message,
+			    "parsing certificates: certificate #2 is truncated or malformed: bad end line");
+	assert_int_equal(err.category, TLSKIT_ERR_CONFIG);
+	free(cut);
+	cut = read_file(fx->leaf_key, &len);
+	assert_null(tlskit_cert_list_parse(cut, len, &err));
+	assert_string_equal(err.message,
+			    "parsing certificates: no certificate found (the file holds a PEM 'PRIVATE KEY' block)");
+	free(cut);
+	assert_null(tlskit_cert_list_parse("junk", 4, &err));
+	assert_string_equal(err.message,
+			    "parsing certificates: no PEM or DER certificate found");
+	assert_null(tlskit_cert_list_load_file(NULL, &err));
+	assert_int_equal(err.category, TLSKIT_ERR_USAGE);
+	assert_null(tlskit_cert_list_load_file(fx->dir, &err));
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
+static void test_list_verify(void **state)
+{
+	const struct fixture *fx = *state;
+	struct tlskit_error err = { 0 };
+	tlskit_cert_list *chain = tlskit_cert_list_load_file(fx->leaf_pem, &err);
+	tlskit_cert_list *built = NULL;
+	tlskit_config *cfg = tlskit_config_new(), *other = tlskit_config_new();
+
+	assert_non_null(chain);
+	assert_int_equal(tlskit_config_set_ca_file(cfg, fx->ca_pem), 0);
+	assert_int_equal(tlskit_cert_list_verify(chain, cfg, TLSKIT_SERVER,
+						 "localhost", &built, &err), 0);
+	assert_int_equal(tlskit_cert_list_count(built), 2);
+	assert_string_equal(tlskit_cert_subject(tlskit_cert_list_get(built, 1)),
+			    "CN=Info CA");
+	tlskit_cert_list_free(built);
+	assert_int_equal(tlskit_cert_list_verify(chain, cfg, TLSKIT_SERVER,
+						 "127.0.0.1", NULL, &err), 0);
+	/* the library's words: names, then an unknown issuer */
+	assert_int_equal(tlskit_cert_list_verify(chain, cfg, TLSKIT_SERVER,
+						 "example.test", &built, &err), -1);
+	assert_int_equal(err.category, TLSKIT_ERR_VERIFY);
+	assert_non_null(strstr(err.message, "hostname mismatch: certificate is valid for localhost, 127.0.0.1, ::1; not example.test"));
+	tlskit_cert_list_free(built);
+	/* a server certificate is not for clients */
+	assert_int_equal(tlskit_cert_list_verify(chain, cfg, TLSKIT_CLIENT, NULL,
+						 NULL, &err), -1);
+	assert_non_null(strstr(err.message, "unsuitable certificate purpose"));
+	assert_int_equal(tlskit_config_set_ca_file(other, fx->leaf_pem), 0);
+	assert_int_equal(tlskit_cert_list_verify(chain, other, TLSKIT_SERVER,
+						 "localhost", &built, &err), -1);
+	assert_string_equal(err.message,
+			    "certificate verify failed at depth 0 (CN=localhost): unable to get local issuer certificate: issuer 'CN=Info CA' is not trusted");
+	assert_int_equal(tlskit_cert_list_count(built), 1);
+	tlskit_cert_list_free(built);
+	assert_int_equal(tlskit_cert_list_verify(NULL, cfg, TLSKIT_SERVER, NULL,
+						 &built, &err), -1);
+	assert_null(built);
+	assert_int_equal(err.category, TLSKIT_ERR_USAGE);
+	assert_int_equal(ERR_peek_error(), 0);
+	tlskit_config_free(cfg);
+	tlskit_config_free(other);
+	tlskit_cert_list_free(chain);
+}
+
+static void test_new_getters_null(void **state)
+{
+	int ca = 7, pathlen = 7;
+
+	(void)state;
+	assert_null(tlskit_cert_fingerprint_sha1(NULL));
+	assert_null(tlskit_cert_pin_sha256(NULL));
+	assert_null(tlskit_cert_key_type(NULL));
+	assert_int_equal(tlskit_cert_key_bits(NULL), 0);
+	assert_null(tlskit_cert_signature_algorithm(NULL));
+	assert_int_equal(tlskit_cert_key_usage_count(NULL), 0);
+	assert_null(tlskit_cert_key_usage(NULL, 0));
+	assert_int_equal(tlskit_cert_ext_key_usage_count(NULL), 0);
+	assert_null(tlskit_cert_ext_key_usage(NULL, 0));
+	assert_int_equal(tlskit_cert_basic_constraints(NULL, &ca, &pathlen), 0);
+	assert_int_equal(ca, 0);
+	assert_int_equal(pathlen, -1);
+	assert_int_equal(tlskit_cert_self_signed(NULL), 0);
+	assert_null(tlskit_conn_peer_chain(NULL, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +766,13 @@ int main(void)
 		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_name_helpers),
 		cmocka_unit_test(test_control_chars_in_cn),
+		cmocka_unit_test(test_key_types),
+		cmocka_unit_test(test_usages_and_constraints),
+		cmocka_unit_test(test_sha1_and_pin),
+		cmocka_unit_test(test_list_bundle),
+		cmocka_unit_test(test_list_errors),
+		cmocka_unit_test(test_list_verify),
+		cmocka_unit_test(test_new_getters_null),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
