@@ -81,9 +81,10 @@ $(B)/examples/%: examples/%.c $(B)/libtlskit.a include/tlskit.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(B)/libtlskit.a $(LDFLAGS) $(SSL_LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libtlskit.a include/tlskit.h
+# Unit tests also link the CLI's JSON writer (tested in test_json).
+$(B)/tests/%: tests/unit/%.c $(B)/libtlskit.a $(B)/obj/src/cli/json.o include/tlskit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Isrc/lib $(CFLAGS) -MMD -MP -o $@ $< $(B)/libtlskit.a \
+	$(CC) $(CPPFLAGS) -Isrc/lib $(CFLAGS) -MMD -MP -o $@ $< $(B)/obj/src/cli/json.o $(B)/libtlskit.a \
 	    $(LDFLAGS) $(SSL_LIBS) -lcmocka
 
 # pkg-config file for PREFIX; `make install` writes it again for its own.
