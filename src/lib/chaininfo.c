@@ -93,20 +93,9 @@ static TLSKIT_MUST_CHECK int set_name(X509_VERIFY_PARAM *param,
 				      const char *name,
 				      struct tlskit_error *err)
 {
-	unsigned char addr[16];
-	int ok;
-
 	if (!name)
 		return 0;
-	if (inet_pton(AF_INET, name, addr) == 1 ||
-	    inet_pton(AF_INET6, name, addr) == 1) {
-		ok = X509_VERIFY_PARAM_set1_ip_asc(param, name);
-	} else {
-		X509_VERIFY_PARAM_set_hostflags(
-			param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-		ok = X509_VERIFY_PARAM_set1_host(param, name, 0);
-	}
-	if (ok != 1)
+	if (verify_param_set_name(param, name) != 1)
 		return error_set_ssl(err, TLSKIT_ERR_USAGE,
 				     "verifying certificates: bad name '%s'",
 				     name);

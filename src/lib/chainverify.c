@@ -18,13 +18,6 @@ struct chain_job {
 	X509_STORE_CTX *ctx;
 };
 
-static int is_ip_literal(const char *s)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
 /* Appends every certificate of from to to (new references). */
 static int add_all(STACK_OF(X509) *to, STACK_OF(X509) *from, int first)
 {
@@ -94,13 +87,8 @@ static int set_checks(struct chain_job *job, struct tlskit_error *err)
 		ok = X509_STORE_CTX_set_purpose(job->ctx, X509_PURPOSE_SSL_SERVER);
 	else if (p->purpose == TLSKIT_PURPOSE_CLIENT)
 		ok = X509_STORE_CTX_set_purpose(job->ctx, X509_PURPOSE_SSL_CLIENT);
-	if (ok && p->hostname && is_ip_literal(p->hostname)) {
-		ok = X509_VERIFY_PARAM_set1_ip_asc(vp, p->hostname);
-	} else if (ok && p->hostname) {
-		X509_VERIFY_PARAM_set_hostflags(vp,
-						X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-		ok = X509_VERIFY_PARAM_set1_host(vp, p->hostname, 0);
-	}
+	if (ok && p->hostname)
+		ok = verify_param_set_name(vp, p->hostname) == 1;
 	if (p->at)
 		X509_VERIFY_PARAM_set_time(vp, p->at);
 	if (!ok)

@@ -278,14 +278,6 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
 	return ok;
 }
 
-static int is_ip_literal(const char *name)
-{
-	unsigned char addr[16];
-
-	return inet_pton(AF_INET, name, addr) == 1 ||
-	       inet_pton(AF_INET6, name, addr) == 1;
-}
-
 /* SNI and the name (or address) the certificate must carry. */
 static TLSKIT_MUST_CHECK int setup_servername(tlskit_conn *conn, const char *servername)
 {
@@ -303,7 +295,7 @@ static TLSKIT_MUST_CHECK int setup_servername(tlskit_conn *conn, const char *ser
 	}
 	if (!(conn->servername = strdup(name)))
 		return error_set(&conn->err, TLSKIT_ERR_SYSTEM, "out of memory");
-	ip = is_ip_literal(name);
+	ip = verify_is_ip_literal(name);
 	if (check) {
 		X509_VERIFY_PARAM *param = SSL_get0_param(conn->ssl);
 		int ok;

@@ -99,6 +99,12 @@ TLSKIT_HIDDEN void verify_describe(int x509_err, int depth, X509 *cert,
 /* The same from the verify result alone (no certificate at hand). */
 TLSKIT_HIDDEN void verify_describe_result(long x509_err, char *buf,
 					  size_t len);
+/* 1 if name is an IPv4 or IPv6 address literal. */
+TLSKIT_HIDDEN int verify_is_ip_literal(const char *name);
+/* Makes param check name as a TLS client does: an IP literal against IP
+ * SANs, else a host name without partial wildcards. 1 on success. */
+TLSKIT_HIDDEN int verify_param_set_name(X509_VERIFY_PARAM *param,
+					const char *name);
 /* Words for a TLS alert: "handshake failure", "unknown ca". */
 TLSKIT_HIDDEN const char *alert_name(int alert);
 /* What a received alert most likely means for us, or "". */
@@ -183,5 +189,28 @@ TLSKIT_HIDDEN int certlist_push_x509(tlskit_cert_list *list, X509 *x,
 /* The connection's SSL object (NULL before connect/accept). Defined in
  * conn.c; chaininfo.c reads the peer's chain through it. */
 TLSKIT_HIDDEN SSL *conn_ssl(const tlskit_conn *conn);
+
+/* ---- policy.c, profile.c: allow rules, pins, hook, key log ------------ */
+
+struct policy;
+TLSKIT_HIDDEN void policy_free(struct policy *p);
+/* Puts the config's policy (certificate verification callback, forced
+ * client verification, key logging) on a context being built for role. */
+TLSKIT_HIDDEN int policy_install(tlskit_config *cfg, SSL_CTX *ctx,
+				 enum tlskit_role role,
+				 struct tlskit_error *err) TLSKIT_MUST_CHECK;
+/* config.c: where the policy lives, and the frozen check for its setters. */
+TLSKIT_HIDDEN struct policy **config_policy_slot(tlskit_config *cfg);
+TLSKIT_HIDDEN int config_settable(tlskit_config *cfg,
+				  const char *what) TLSKIT_MUST_CHECK;
+/* conn.c: the connection of an SSL (NULL if none); its first verification
+ * failure (NULL if none) and the name it checks; replacing that failure
+ * (policy refusals), and a note that replaces "ok" in
+ * tlskit_conn_verify_result (insecure acceptances). */
+TLSKIT_HIDDEN tlskit_conn *conn_from_ssl(SSL *ssl);
+TLSKIT_HIDDEN const char *conn_verify_failure(const tlskit_conn *conn);
+TLSKIT_HIDDEN const char *conn_checked_name(const tlskit_conn *conn);
+TLSKIT_HIDDEN void conn_set_verify_failure(tlskit_conn *conn, const char *msg);
+TLSKIT_HIDDEN void conn_set_verify_note(tlskit_conn *conn, const char *note);
 
 #endif

@@ -2,6 +2,7 @@
  * verify.c - saying in words why a peer was not trusted, or what the alert
  * it sent us means.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "internal.h"
 
@@ -106,6 +108,23 @@ void verify_describe_result(long x509_err, char *buf, size_t len)
 }
 
 /* RFC 8446 6.2 and RFC 5246 7.2 names, as people write them. */
+int verify_is_ip_literal(const char *name)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, name, addr) == 1 ||
+	       inet_pton(AF_INET6, name, addr) == 1;
+}
+
+int verify_param_set_name(X509_VERIFY_PARAM *param, const char *name)
+{
+	if (verify_is_ip_literal(name))
+		return X509_VERIFY_PARAM_set1_ip_asc(param, name);
+	X509_VERIFY_PARAM_set_hostflags(param,
+					X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	return X509_VERIFY_PARAM_set1_host(param, name, 0);
+}
+
 const char *alert_name(int alert)
 {
 	switch (alert) {
