@@ -311,6 +311,33 @@ TLSKIT_API const char *tlskit_conn_servername(const tlskit_conn *conn);
 TLSKIT_API const char *tlskit_conn_verify_result(const tlskit_conn *conn);
 
 /* ------------------------------------------------------------------ */
+/* Sessions                                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Client session resumption. A session is reference-counted and may be
+ * shared between threads; free every one obtained with
+ * tlskit_session_free().
+ */
+typedef struct tlskit_session tlskit_session;
+
+/*
+ * The session a client connection can resume later, or NULL (none yet, or
+ * not resumable). With TLS 1.3 the server sends it after the handshake, so
+ * ask after the first application data has been read.
+ */
+TLSKIT_API tlskit_session *tlskit_conn_session_get(tlskit_conn *conn);
+/*
+ * Offers session on a client connection: after a connect call, before its
+ * handshake. The server may still choose a full handshake;
+ * tlskit_conn_resumed() tells afterwards. The connection takes its own
+ * reference.
+ */
+TLSKIT_API int tlskit_conn_session_set(tlskit_conn *conn,
+				       tlskit_session *session);
+TLSKIT_API void tlskit_session_free(tlskit_session *session);
+
+/* ------------------------------------------------------------------ */
 /* Certificates                                                       */
 /* ------------------------------------------------------------------ */
 
@@ -613,6 +640,119 @@ struct tlskit_verify_params {
  */
 TLSKIT_API int tlskit_chain_verify(const struct tlskit_verify_params *params,
 				   struct tlskit_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Security policy: client authorization, pinning, verification hook  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Servers: which clients may connect, checked during the handshake after the
+ * client's chain verified. Rules are repeatable; any one match admits. Any
+ * rule makes the server require a client certificate (as
+ * TLSKIT_VERIFY_CLIENT_REQUIRE, whatever tlskit_config_set_verify_client
+ * says). A refused client gets a fatal alert (bad_certificate: OpenSSL 3.0
+ * cannot send access_denied from verification) and no application byte of
+ * it is ever read; the server's connection error (category
+ * TLSKIT_ERR_VERIFY) names the rules and what the certificate holds:
+ * "client certificate not authorized: CN=mallory, DNS:none, URI:none match
+ * none of --allow-cn alice, --allow-san-uri spiffe://x/z".
+ */
+enum tlskit_allow_kind {
+	TLSKIT_ALLOW_CN = 1,      /* a subject commonName, exactly */
+	TLSKIT_ALLOW_SAN_DNS,     /* a DNS SAN, ASCII case-insensitively */
+	TLSKIT_ALLOW_SAN_URI,     /* a URI SAN exactly (SPIFFE IDs) */
+	TLSKIT_ALLOW_OU,          /* a subject organizationalUnitName */
+	TLSKIT_ALLOW_FINGERPRINT, /* "sha256:HEX" of the certificate's DER
+				   * (colons allowed, any case) */
+};
+TLSKIT_API int tlskit_config_add_allow(tlskit_config *cfg,
+				       enum tlskit_allow_kind kind,
+				       const char *value);
+
+/*
+ * Clients: pins on the server certificate's public key, "sha256//BASE64"
+ * (tlskit_cert_pin_sha256(), `tlskit cert show`, curl --pinnedpubkey).
+ * Repeatable; the leaf's key must match one of them. By default in addition
+ * to the usual chain and hostname verification. A mismatch fails the
+ * handshake (TLSKIT_ERR_VERIFY) naming the pins expected and the one seen.
+ */
+TLSKIT_API int tlskit_config_add_pin(tlskit_config *cfg, const char *pin);
+/*
+ * Clients: trust the pins alone: the chain, its dates and the hostname are
+ * NOT checked (a self-signed server whose key you know). Needs at least one
+ * pin when the config is built.
+ */
+TLSKIT_API void tlskit_config_insecure_pin_only(tlskit_config *cfg);
+
+/* What a verification hook sees. Everything is valid during the call only. */
+struct tlskit_verify_info {
+	enum tlskit_role peer_role;    /* TLSKIT_SERVER: we are the client */
+	const tlskit_cert_list *chain; /* as the peer sent it, leaf first */
+	const char *servername;        /* clients: the name checked, or NULL */
+	int library_ok;                /* 1: chain, name, pins, allow rules ok */
+	const char *library_reason;    /* "ok", or why the library refused */
+};
+
+enum tlskit_verify_decision {
+	TLSKIT_VERIFY_REJECT = 0,
+	TLSKIT_VERIFY_ACCEPT = 1,
+};
+
+/*
+ * A verification hook, run during the handshake whenever the peer sends a
+ * certificate, after the library's own checks. Return TLSKIT_VERIFY_REJECT
+ * to fail the handshake: the message written to msg (msg_len bytes, NUL
+ * terminated; may be left empty) becomes the connection's error
+ * ("verification hook rejected the certificate: <msg>", TLSKIT_ERR_VERIFY).
+ * TLSKIT_VERIFY_ACCEPT keeps the library's verdict: a chain the library
+ * refused stays refused unless tlskit_config_insecure_verify_hook_override()
+ * was called. Runs on the thread doing the handshake; must not block long.
+ */
+typedef enum tlskit_verify_decision (*tlskit_verify_hook)(
+	void *arg, const struct tlskit_verify_info *info, char *msg,
+	size_t msg_len);
+TLSKIT_API int tlskit_config_set_verify_hook(tlskit_config *cfg,
+					     tlskit_verify_hook hook,
+					     void *arg);
+/* Lets the hook accept a chain the library refused (untrusted, expired,
+ * wrong name...): the hook alone then decides. */
+TLSKIT_API void tlskit_config_insecure_verify_hook_override(tlskit_config *cfg);
+
+/* ------------------------------------------------------------------ */
+/* Hardened profiles                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Mozilla's server-side TLS configurations (v5.7): protocol range, TLS 1.2
+ * ciphers, TLS 1.3 ciphersuites and groups in one call (later setters still
+ * override single settings). INTERMEDIATE is the default; MODERN is TLS 1.3
+ * only; OLD allows TLS 1.0 and 1.1 and Mozilla's old cipher list at OpenSSL
+ * security level 0 (weak: warn whoever chose it).
+ */
+enum tlskit_profile {
+	TLSKIT_PROFILE_INTERMEDIATE = 0,
+	TLSKIT_PROFILE_MODERN,
+	TLSKIT_PROFILE_OLD,
+};
+TLSKIT_API int tlskit_config_set_profile(tlskit_config *cfg,
+					 enum tlskit_profile profile);
+/* "modern", "intermediate", "old" -> 0; -1 for anything else. */
+TLSKIT_API int tlskit_profile_parse(const char *name,
+				    enum tlskit_profile *out);
+TLSKIT_API const char *tlskit_profile_name(enum tlskit_profile profile);
+
+/* ------------------------------------------------------------------ */
+/* Key logging (debugging only)                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Appends every connection's secrets to path in the NSS key log format
+ * (what Wireshark and SSLKEYLOGFILE use); the file is created with mode
+ * 0600. Anyone who reads it can decrypt the traffic: debugging only. The
+ * library never looks at SSLKEYLOGFILE by itself.
+ */
+TLSKIT_API int tlskit_config_insecure_keylog_file(tlskit_config *cfg,
+						  const char *path);
 
 #ifdef __cplusplus
 }

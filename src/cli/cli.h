@@ -5,6 +5,7 @@
 #define TLSKIT_CLI_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #include "tlskit.h"
 
@@ -30,6 +31,12 @@ void cli_error(const char *cmd, const char *fmt, ...)
 void cli_warn(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* While buf is set (len > 0), this thread's cli_error()/cli_warn() keep
+ * their first message in buf instead of printing it; (NULL, 0) ends it.
+ * For callers that report a failure in one line of their own (SIGHUP
+ * reload: "reload failed: <reason>; keeping ..."). */
+void cli_capture_errors(char *buf, size_t len);
+
 /* The exit-code table, for every --help. */
 extern const char cli_exit_codes_help[];
 
@@ -49,8 +56,19 @@ enum cli_tls_optcode {
 	OPT_GROUPS,
 	OPT_ALPN,
 	OPT_INSECURE,
+	OPT_ALLOW_CN,
+	OPT_ALLOW_SAN_DNS,
+	OPT_ALLOW_SAN_URI,
+	OPT_ALLOW_OU,
+	OPT_ALLOW_FINGERPRINT,
+	OPT_PIN,
+	OPT_PIN_ONLY,
+	OPT_PROFILE,
+	OPT_KEYLOG,
 	OPT_CLI_TLS_LAST /* commands number their own options from here */
 };
+
+#define CLI_TLS_MAX_REPEAT 64
 
 struct cli_tls_opts {
 	const char *ca;
@@ -65,6 +83,19 @@ struct cli_tls_opts {
 	const char *groups;
 	const char *alpn;
 	int insecure;
+	/* Security policy: --allow-* (servers), --pin (clients), both
+	 * repeatable; --profile; --keylog FILE or "env" ($SSLKEYLOGFILE). */
+	struct cli_allow {
+		enum tlskit_allow_kind kind;
+		const char *value;
+	} allow[CLI_TLS_MAX_REPEAT];
+	size_t allow_count;
+	const char *pins[CLI_TLS_MAX_REPEAT];
+	size_t pin_count;
+	int pin_only;
+	const char *profile;
+	const char *keylog;
+	const char *too_many; /* a repeatable option given too often */
 };
 
 /* Records a shared TLS option; 1 if c was one, 0 if not. */
@@ -84,5 +115,6 @@ int cmd_cert(int argc, char **argv);
 /* `tlskit cert show ...`: argv[0] is "show". */
 int cmd_cert_show(int argc, char **argv);
 int cmd_ciphers(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -25,6 +25,8 @@ static const char ciphers_usage[] =
 	"  --ciphersuites LIST   TLS 1.3 ciphersuites (colon separated)\n"
 	"  --min-version V       lowest TLS version: 1.0, 1.1, 1.2 (default), 1.3\n"
 	"  --max-version V       highest TLS version (default 1.3)\n"
+	"  --profile NAME        a Mozilla profile: modern, intermediate, old\n"
+	"                        (the options above refine it)\n"
 	"  --json                one JSON document on stdout (schema tlskit/1,\n"
 	"                        docs/json-schema.md)\n"
 	"  -h, --help            this help\n"
@@ -39,6 +41,7 @@ static const struct option ciphers_options[] = {
 	{ "ciphersuites", required_argument, NULL, OPT_CIPHERSUITES },
 	{ "min-version", required_argument, NULL, OPT_MIN_VERSION },
 	{ "max-version", required_argument, NULL, OPT_MAX_VERSION },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -108,6 +111,7 @@ static void json_settings(struct json *j, const struct cli_tls_opts *o)
 	json_kv_string(j, "ciphersuites", o->ciphersuites);
 	json_kv_string(j, "min_version", o->min_version);
 	json_kv_string(j, "max_version", o->max_version);
+	json_kv_string(j, "profile", o->profile);
 	json_end_object(j);
 }
 

@@ -60,6 +60,14 @@ static const char connect_usage[] =
 	"  --ciphersuites LIST   TLS 1.3 ciphersuites (colon separated)\n"
 	"  --groups LIST         key exchange groups, e.g. X25519:P-256\n"
 	"  --alpn LIST           ALPN protocols to offer, e.g. h2,http/1.1\n"
+	"  --pin sha256//BASE64  the server's public key must match this pin (as\n"
+	"                        `tlskit cert show` prints it); repeatable, any\n"
+	"                        match; in addition to CA and name verification\n"
+	"  --pin-only            trust the pin alone: chain, dates and hostname are\n"
+	"                        NOT checked (self-signed servers; insecure)\n"
+	"  --profile NAME        modern (TLS 1.3 only), intermediate (default), old\n"
+	"  --keylog FILE|env     append TLS secrets to FILE (env: $SSLKEYLOGFILE)\n"
+	"                        for Wireshark; debugging only\n"
 	"  --timeout SECS        bounds connecting, the handshake, and idle time\n"
 	"                        (no bytes either way); default 10\n"
 	"  --insecure            do NOT verify the server's certificate or name\n"
@@ -83,6 +91,10 @@ static const struct option connect_options[] = {
 	{ "ciphersuites", required_argument, NULL, OPT_CIPHERSUITES },
 	{ "groups", required_argument, NULL, OPT_GROUPS },
 	{ "alpn", required_argument, NULL, OPT_ALPN },
+	{ "pin", required_argument, NULL, OPT_PIN },
+	{ "pin-only", no_argument, NULL, OPT_PIN_ONLY },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "keylog", required_argument, NULL, OPT_KEYLOG },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "quiet", no_argument, NULL, 'q' },

@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -44,13 +45,32 @@ int cli_exit_code(enum tlskit_error_category cat)
 	return CLI_EXIT_IO;
 }
 
+/* cli_capture_errors(): the first message of this thread goes here. */
+static _Thread_local char *capture_buf;
+static _Thread_local size_t capture_len;
+
+void cli_capture_errors(char *buf, size_t len)
+{
+	capture_buf = len ? buf : NULL;
+	capture_len = len;
+	if (capture_buf)
+		capture_buf[0] = '\0';
+}
+
 static void print_message(const char *cmd, const char *kind, const char *fmt,
 			  va_list ap)
 {
 	/* One buffer and one write, so concurrent writers (workers, other
 	 * processes on the same terminal) do not interleave halves of lines. */
 	char line[2048];
-	int n = snprintf(line, sizeof(line), "tlskit: %s: %s", cmd, kind);
+	int n;
+
+	if (capture_buf) {
+		if (!capture_buf[0])
+			vsnprintf(capture_buf, capture_len, fmt, ap);
+		return;
+	}
+	n = snprintf(line, sizeof(line), "tlskit: %s: %s", cmd, kind);
 
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
@@ -76,8 +96,48 @@ void cli_warn(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void add_allow(struct cli_tls_opts *opts, enum tlskit_allow_kind kind,
+		      const char *value)
+{
+	if (opts->allow_count == CLI_TLS_MAX_REPEAT) {
+		opts->too_many = "--allow-*";
+		return;
+	}
+	opts->allow[opts->allow_count].kind = kind;
+	opts->allow[opts->allow_count++].value = value;
+}
+
+static void add_pin(struct cli_tls_opts *opts, const char *pin)
+{
+	if (opts->pin_count == CLI_TLS_MAX_REPEAT)
+		opts->too_many = "--pin";
+	else
+		opts->pins[opts->pin_count++] = pin;
+}
+
+/* The security policy options (issue 5); 1 if c was one. */
+static int policy_opt(struct cli_tls_opts *opts, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_ALLOW_CN: add_allow(opts, TLSKIT_ALLOW_CN, arg); return 1;
+	case OPT_ALLOW_SAN_DNS: add_allow(opts, TLSKIT_ALLOW_SAN_DNS, arg); return 1;
+	case OPT_ALLOW_SAN_URI: add_allow(opts, TLSKIT_ALLOW_SAN_URI, arg); return 1;
+	case OPT_ALLOW_OU: add_allow(opts, TLSKIT_ALLOW_OU, arg); return 1;
+	case OPT_ALLOW_FINGERPRINT:
+		add_allow(opts, TLSKIT_ALLOW_FINGERPRINT, arg);
+		return 1;
+	case OPT_PIN: add_pin(opts, arg); return 1;
+	case OPT_PIN_ONLY: opts->pin_only = 1; return 1;
+	case OPT_PROFILE: opts->profile = arg; return 1;
+	case OPT_KEYLOG: opts->keylog = arg; return 1;
+	}
+	return 0;
+}
+
 int cli_tls_opt(struct cli_tls_opts *opts, int c, const char *arg)
 {
+	if (policy_opt(opts, c, arg))
+		return 1;
 	switch (c) {
 	case OPT_CA: opts->ca = arg; return 1;
 	case OPT_CERT: opts->cert = arg; return 1;
@@ -155,6 +215,81 @@ static int parse_protocols(const char *cmd, const struct cli_tls_opts *opts,
 	return 0;
 }
 
+static int check_policy_combinations(const char *cmd,
+				     const struct cli_tls_opts *opts,
+				     enum tlskit_role role)
+{
+	if (opts->too_many)
+		return usage_error(cmd, "%s: given too often (at most 64)",
+				   opts->too_many);
+	if (role == TLSKIT_CLIENT && opts->allow_count)
+		return usage_error(cmd, "%s", "--allow-* rules are for servers only");
+	if (role == TLSKIT_SERVER && (opts->pin_count || opts->pin_only))
+		return usage_error(cmd, "%s", "--pin and --pin-only are for clients only");
+	if (opts->pin_only && !opts->pin_count)
+		return usage_error(cmd, "%s", "--pin-only needs at least one --pin");
+	if (opts->pin_only && opts->insecure)
+		return usage_error(cmd, "%s", "--pin-only and --insecure exclude each other");
+	if (opts->allow_count && opts->verify_client &&
+	    strcmp(opts->verify_client, "require") != 0)
+		return usage_error(cmd, "--allow-* rules imply --verify-client require, not '%s'",
+				   opts->verify_client);
+	return 0;
+}
+
+static int apply_profile(const char *cmd, const struct cli_tls_opts *opts,
+			 tlskit_config *cfg)
+{
+	enum tlskit_profile profile;
+
+	if (!opts->profile)
+		return 0;
+	if (tlskit_profile_parse(opts->profile, &profile) < 0)
+		return usage_error(cmd, "--profile: unknown profile '%s' (modern, intermediate, old)",
+				   opts->profile);
+	if (tlskit_config_set_profile(cfg, profile) < 0)
+		return config_error(cmd, "--profile", cfg);
+	if (profile == TLSKIT_PROFILE_OLD)
+		cli_warn(cmd, "--profile old: TLS 1.0 and 1.1 and CBC ciphers with SHA-1 are enabled at OpenSSL security level 0; only for clients that can do nothing better");
+	return 0;
+}
+
+static int apply_keylog(const char *cmd, const struct cli_tls_opts *opts,
+			tlskit_config *cfg)
+{
+	const char *path = opts->keylog;
+
+	if (!path)
+		return 0;
+	if (strcmp(path, "env") == 0) {
+		path = getenv("SSLKEYLOGFILE");
+		if (!path || !*path)
+			return usage_error(cmd, "%s", "--keylog env: SSLKEYLOGFILE is not set");
+	}
+	if (tlskit_config_insecure_keylog_file(cfg, path) < 0)
+		return config_error(cmd, "--keylog", cfg);
+	cli_warn(cmd, "--keylog: writing TLS secrets to '%s': anyone who reads it can decrypt this traffic (debugging only)",
+		 path);
+	return 0;
+}
+
+static int apply_policy(const char *cmd, const struct cli_tls_opts *opts,
+			tlskit_config *cfg)
+{
+	for (size_t i = 0; i < opts->allow_count; i++)
+		if (tlskit_config_add_allow(cfg, opts->allow[i].kind,
+					    opts->allow[i].value) < 0)
+			return config_error(cmd, "--allow-*", cfg);
+	for (size_t i = 0; i < opts->pin_count; i++)
+		if (tlskit_config_add_pin(cfg, opts->pins[i]) < 0)
+			return config_error(cmd, "--pin", cfg);
+	if (opts->pin_only) {
+		tlskit_config_insecure_pin_only(cfg);
+		cli_error(cmd, "WARNING: --pin-only: only the pinned key is checked; the server's chain, dates and hostname are NOT verified");
+	}
+	return apply_keylog(cmd, opts, cfg);
+}
+
 /* Flags that make no sense for the role, or only make sense together. */
 static int check_combinations(const char *cmd, const struct cli_tls_opts *opts,
 			      enum tlskit_role role)
@@ -167,7 +302,7 @@ static int check_combinations(const char *cmd, const struct cli_tls_opts *opts,
 		return usage_error(cmd, "%s", "--insecure is for clients only");
 	if (role == TLSKIT_CLIENT && opts->verify_client)
 		return usage_error(cmd, "%s", "--verify-client is for servers only");
-	return 0;
+	return check_policy_combinations(cmd, opts, role);
 }
 
 static int apply_files(const char *cmd, const struct cli_tls_opts *opts,
@@ -205,7 +340,8 @@ static int apply_options(const char *cmd, const struct cli_tls_opts *opts,
 	int rc;
 
 	if ((rc = check_combinations(cmd, opts, role)) != 0 ||
-	    (rc = parse_protocols(cmd, opts, &min, &max)) != 0)
+	    (rc = parse_protocols(cmd, opts, &min, &max)) != 0 ||
+	    (rc = apply_profile(cmd, opts, cfg)) != 0)
 		return rc;
 	if ((min || max) && tlskit_config_set_protocols(cfg, min, max) < 0)
 		return config_error(cmd, "--min-version/--max-version", cfg);
@@ -219,7 +355,8 @@ static int apply_options(const char *cmd, const struct cli_tls_opts *opts,
 	    tlskit_config_set_servername(cfg, opts->servername) < 0)
 		return config_error(cmd, "--servername", cfg);
 	if ((rc = apply_files(cmd, opts, cfg)) != 0 ||
-	    (rc = apply_lists(cmd, opts, cfg)) != 0)
+	    (rc = apply_lists(cmd, opts, cfg)) != 0 ||
+	    (rc = apply_policy(cmd, opts, cfg)) != 0)
 		return rc;
 	if (opts->insecure) {
 		tlskit_config_insecure_noverifycert(cfg);

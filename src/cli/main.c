@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "connect", cmd_connect, "connect to a TLS server; stdin and stdout become the connection" },
 	{ "cert", cmd_cert, "make, sign, verify and show certificates (test PKI)" },
 	{ "ciphers", cmd_ciphers, "what a cipher configuration resolves to" },
+	{ "bench", cmd_bench, "a TLS load generator: handshakes, resumption, throughput, latency" },
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -52,15 +52,58 @@ void engine_conn_wake(struct engine_conn *c)
 	queue_conn(c);
 }
 
-static void unlink_conn(struct engine_conn *c)
+static struct conn_list *conn_list_of(struct engine_conn *c)
+{
+	return c->state == CONN_HANDSHAKE ? &c->eng->handshaking :
+					    &c->eng->established;
+}
+
+static void list_remove(struct conn_list *list, struct engine_conn *c)
 {
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		c->eng->conns = c->next;
+		list->head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	else
+		list->tail = c->prev;
 	c->prev = c->next = NULL;
+}
+
+/* Every deadline of a list has the same duration, so appending keeps it in
+ * deadline order. */
+static void list_append(struct conn_list *list, struct engine_conn *c)
+{
+	c->next = NULL;
+	c->prev = list->tail;
+	if (list->tail)
+		list->tail->next = c;
+	else
+		list->head = c;
+	list->tail = c;
+}
+
+static uint64_t deadline_after(const struct engine *eng, uint64_t timeout_ns)
+{
+	return timeout_ns == DEADLINE_NEVER ? DEADLINE_NEVER :
+					      eng->now_ns + timeout_ns;
+}
+
+/* Activity on an established connection: its idle deadline moves on. The
+ * time is the wake-up's, so a connection moves at most once per wake-up. */
+static void touch(struct engine_conn *c)
+{
+	struct engine *eng = c->eng;
+	uint64_t deadline = deadline_after(eng, eng->sh->idle_timeout_ns);
+
+	if (c->deadline_ns == deadline || c->state == CONN_DEAD)
+		return;
+	c->deadline_ns = deadline;
+	if (eng->established.tail == c)
+		return;
+	list_remove(&eng->established, c);
+	list_append(&eng->established, c);
 }
 
 static void fill_report(struct engine_conn *c, enum conn_outcome outcome,
@@ -68,6 +111,7 @@ static void fill_report(struct engine_conn *c, enum conn_outcome outcome,
 {
 	memset(r, 0, sizeof(*r));
 	r->handler = c->handler->name;
+	r->worker = c->eng->id;
 	engine_format_addr(&c->peer, r->peer, sizeof(r->peer));
 	r->outcome = outcome;
 	r->bytes_in = c->bytes_in;
@@ -79,9 +123,10 @@ static void fill_report(struct engine_conn *c, enum conn_outcome outcome,
 		r->version = tlskit_conn_version(c->tls);
 		r->cipher = tlskit_conn_cipher(c->tls);
 		r->client = peer ? tlskit_cert_subject(peer) : NULL;
+		r->resumed = tlskit_conn_resumed(c->tls);
 	}
 	if (outcome == CONN_OUTCOME_HANDSHAKE_FAILED ||
-	    outcome == CONN_OUTCOME_ERROR) {
+	    outcome == CONN_OUTCOME_ERROR || outcome == CONN_OUTCOME_TIMEOUT) {
 		r->reason = c->reason;
 		if (!r->reason && c->tls)
 			r->reason = tlskit_conn_error(c->tls);
@@ -90,16 +135,43 @@ static void fill_report(struct engine_conn *c, enum conn_outcome outcome,
 	}
 }
 
-static void count_end(struct engine_stats *st, const struct engine_conn *c,
+/* The counter a failed handshake's reason belongs to. */
+static enum engine_hs_fail hs_fail_kind(const struct engine_conn *c)
+{
+	const char *msg = c->reason ? c->reason :
+		(c->tls ? tlskit_conn_error(c->tls) : "");
+
+	if (c->reason == c->eng->sh->hs_timeout_reason)
+		return ENGINE_HS_TIMEOUT;
+	if (strstr(msg, "HTTP"))
+		return ENGINE_HS_HTTP;
+	if (c->tls && tlskit_conn_error_category(c->tls) == TLSKIT_ERR_VERIFY)
+		return ENGINE_HS_VERIFY;
+	if (strstr(msg, "closed the connection") ||
+	    (c->tls && tlskit_conn_error_category(c->tls) == TLSKIT_ERR_IO))
+		return ENGINE_HS_CLOSED;
+	return ENGINE_HS_PROTOCOL;
+}
+
+static void count_end(struct engine *eng, const struct engine_conn *c,
 		      enum conn_outcome outcome)
 {
-	st->active--;
-	st->bytes_in += c->bytes_in;
-	st->bytes_out += c->bytes_out;
-	if (outcome == CONN_OUTCOME_HANDSHAKE_FAILED)
-		st->handshake_failures++;
-	else if (outcome == CONN_OUTCOME_ERROR)
-		st->errors++;
+	STAT_ADD(eng, open, -1);
+	atomic_fetch_sub(&eng->sh->open_total, 1);
+	if (outcome == CONN_OUTCOME_HANDSHAKE_FAILED) {
+		enum engine_hs_fail kind = hs_fail_kind(c);
+
+		STAT_ADD(eng, hs_failed[kind], 1);
+		if (kind == ENGINE_HS_TIMEOUT)
+			STAT_ADD(eng, timeouts_handshake, 1);
+	} else if (outcome == CONN_OUTCOME_ERROR) {
+		STAT_ADD(eng, errors, 1);
+	} else if (outcome == CONN_OUTCOME_TIMEOUT) {
+		STAT_ADD(eng, timeouts_idle, 1);
+	}
+	/* A slot is free: a listener paused at --max-conns looks again. */
+	if (eng->paused_by_limit)
+		eng->accept_resume_ns = eng->now_ns;
 }
 
 /* Logs, releases and closes c; the struct itself is freed after this
@@ -111,7 +183,7 @@ static void conn_end(struct engine_conn *c, enum conn_outcome outcome)
 
 	fill_report(c, outcome, &report);
 	log_conn(eng->log_format, &report);
-	count_end(&eng->stats, c, outcome);
+	count_end(eng, c, outcome);
 	if (c->state != CONN_HANDSHAKE && c->handler->release)
 		c->handler->release(c);
 	c->handler_data = NULL;
@@ -119,7 +191,7 @@ static void conn_end(struct engine_conn *c, enum conn_outcome outcome)
 	c->tls = NULL;
 	close(c->io.fd); /* also removes it from epoll */
 	c->io.fd = -1;
-	unlink_conn(c);
+	list_remove(conn_list_of(c), c);
 	c->state = CONN_DEAD;
 	c->next = eng->zombies;
 	eng->zombies = c;
@@ -132,6 +204,19 @@ static int tls_result(int rc, enum step_end failure)
 	return (int)failure;
 }
 
+static void handshake_done(struct engine_conn *c)
+{
+	struct engine *eng = c->eng;
+
+	STAT_ADD(eng, handshakes, 1);
+	if (tlskit_conn_resumed(c->tls))
+		STAT_ADD(eng, resumed, 1);
+	list_remove(&eng->handshaking, c);
+	c->state = CONN_RUNNING;
+	c->deadline_ns = deadline_after(eng, eng->sh->idle_timeout_ns);
+	list_append(&eng->established, c);
+}
+
 /* Moves c forward as far as it goes without waiting. */
 static int conn_step(struct engine_conn *c)
 {
@@ -142,8 +227,7 @@ static int conn_step(struct engine_conn *c)
 		rc = tlskit_handshake(c->tls);
 		if (rc != 0)
 			return tls_result(rc, STEP_HANDSHAKE_FAILED);
-		c->eng->stats.handshakes++;
-		c->state = CONN_RUNNING;
+		handshake_done(c);
 		/* Data may have come with the client's Finished. */
 		__attribute__((fallthrough));
 	case CONN_RUNNING:
@@ -166,7 +250,16 @@ static int conn_step(struct engine_conn *c)
 /* The one place where WANT codes become waits. */
 static void conn_run(struct engine_conn *c)
 {
+	struct engine *eng = c->eng;
+	uint64_t in = c->bytes_in, out = c->bytes_out;
 	int next = conn_step(c);
+
+	if (c->bytes_in != in || c->bytes_out != out) {
+		STAT_ADD(eng, bytes_in, c->bytes_in - in);
+		STAT_ADD(eng, bytes_out, c->bytes_out - out);
+	}
+	if (c->state != CONN_HANDSHAKE)
+		touch(c);
 
 	switch (next) {
 	case ENGINE_WANT_READ:
@@ -219,7 +312,9 @@ void conn_accepted(struct engine_listener *l, int fd,
 		char name[64];
 
 		engine_format_addr(peer, name, sizeof(name));
-		log_event(l->handler->name, "%s: dropped: out of memory", name);
+		log_event(eng->log_format, l->handler->name,
+			  "%s: dropped: out of memory", name);
+		atomic_fetch_sub(&eng->sh->open_total, 1);
 		close(fd);
 		return;
 	}
@@ -231,15 +326,13 @@ void conn_accepted(struct engine_listener *l, int fd,
 	c->peer = *peer;
 	c->start_ns = engine_now_ns();
 	c->state = CONN_HANDSHAKE;
+	c->deadline_ns = deadline_after(eng, eng->sh->handshake_timeout_ns);
 	/* The ClientHello usually arrives with or just after the accept; the
 	 * edge from registering says when, at no extra system call. */
 	c->wait = CAN_READ;
-	c->next = eng->conns;
-	if (eng->conns)
-		eng->conns->prev = c;
-	eng->conns = c;
-	eng->stats.accepted++;
-	eng->stats.active++;
+	list_append(&eng->handshaking, c);
+	STAT_ADD(eng, accepted, 1);
+	STAT_ADD(eng, open, 1);
 
 	c->tls = tlskit_server_new(l->cfg);
 	if (!c->tls) {
@@ -294,18 +387,52 @@ void conn_free_zombies(struct engine *eng)
 	}
 }
 
-void conn_close_all(struct engine *eng)
+static void close_list(struct conn_list *list)
 {
-	for (struct engine_conn *c = eng->ready_head; c; c = c->ready_next)
-		c->queued = 0;
-	eng->ready_head = NULL;
-	eng->ready_tail = &eng->ready_head;
-	while (eng->conns) {
-		struct engine_conn *c = eng->conns;
+	while (list->head) {
+		struct engine_conn *c = list->head;
 
 		/* One try at close_notify, so clients see a clean end. */
 		if (c->state == CONN_RUNNING)
 			(void)tlskit_close(c->tls);
 		conn_end(c, CONN_OUTCOME_STOPPED);
 	}
+}
+
+void conn_close_all(struct engine *eng)
+{
+	for (struct engine_conn *c = eng->ready_head; c; c = c->ready_next)
+		c->queued = 0;
+	eng->ready_head = NULL;
+	eng->ready_tail = &eng->ready_head;
+	close_list(&eng->handshaking);
+	close_list(&eng->established);
+}
+
+static uint64_t earliest_head(const struct engine *eng)
+{
+	uint64_t hs = eng->handshaking.head ? eng->handshaking.head->deadline_ns :
+					       DEADLINE_NEVER;
+	uint64_t idle = eng->established.head ?
+		eng->established.head->deadline_ns : DEADLINE_NEVER;
+
+	return hs < idle ? hs : idle;
+}
+
+uint64_t conn_expire(struct engine *eng)
+{
+	struct engine_conn *c;
+
+	while ((c = eng->handshaking.head) && c->deadline_ns <= eng->now_ns) {
+		c->reason = eng->sh->hs_timeout_reason;
+		conn_end(c, CONN_OUTCOME_HANDSHAKE_FAILED);
+	}
+	while ((c = eng->established.head) && c->deadline_ns <= eng->now_ns) {
+		c->reason = eng->sh->idle_timeout_reason;
+		/* One try at close_notify: an idle peer is usually listening. */
+		if (c->state == CONN_RUNNING)
+			(void)tlskit_close(c->tls);
+		conn_end(c, CONN_OUTCOME_TIMEOUT);
+	}
+	return earliest_head(eng);
 }

@@ -24,6 +24,13 @@
 
 #define HOST_MAX 256
 
+/* At --max-conns, how often a worker looks whether another one freed a
+ * slot (its own closing connections wake it at once). */
+#define LIMIT_RECHECK_NS (10 * NS_PER_MS)
+#define LIMIT_LOG_EVERY_NS (1000 * NS_PER_MS)
+/* EMFILE, ENFILE: accepting pauses this long. */
+#define ACCEPT_ERROR_PAUSE_NS (100 * NS_PER_MS)
+
 struct listen_addr {
 	char host[HOST_MAX]; /* empty: any address */
 	char port[8];
@@ -118,20 +125,65 @@ static in_port_t get_port(const union engine_sockaddr *addr)
 						addr->in.sin_port;
 }
 
-/* At EMFILE: accept one connection with the spare descriptor and drop it,
- * so the client hears a reset instead of waiting in the backlog forever. */
-static void shed_connection(struct engine_listener *l)
+/* Slots of --max-conns are taken before accept(), so that the limit holds
+ * across workers without a lock: one atomic add per connection. */
+static bool take_slot(struct engine *eng)
+{
+	struct engine_shared *sh = eng->sh;
+
+	if (atomic_fetch_add(&sh->open_total, 1) < sh->max_conns)
+		return true;
+	atomic_fetch_sub(&sh->open_total, 1);
+	return false;
+}
+
+void listener_pause(struct engine *eng, uint64_t resume_ns, bool by_limit)
+{
+	if (!eng->accept_paused) {
+		/* Level-triggered listeners would wake the loop for nothing:
+		 * stop watching them; the kernel backlog queues meanwhile. */
+		for (struct engine_listener *l = eng->listeners; l; l = l->next)
+			(void)epoll_ctl(eng->epfd, EPOLL_CTL_DEL, l->io.fd, NULL);
+		STAT_ADD(eng, accept_pauses, 1);
+	}
+	eng->accept_paused = true;
+	eng->paused_by_limit = by_limit;
+	eng->accept_resume_ns = resume_ns;
+}
+
+void listener_try_resume(struct engine *eng)
+{
+	struct engine_shared *sh = eng->sh;
+
+	if (eng->paused_by_limit &&
+	    atomic_load(&sh->open_total) >= sh->max_conns) {
+		/* Another worker may free a slot: look again soon. */
+		eng->accept_resume_ns = eng->now_ns + LIMIT_RECHECK_NS;
+		return;
+	}
+	for (struct engine_listener *l = eng->listeners; l; l = l->next) {
+		if (engine_watch(eng, &l->io, l->events) < 0 && errno != EEXIST)
+			log_event(eng->log_format, l->handler->name,
+				  "watching a listening socket again: %s",
+				  strerror(errno));
+	}
+	eng->accept_paused = false;
+	eng->paused_by_limit = false;
+}
+
+static void limit_reached(struct engine_listener *l)
 {
 	struct engine *eng = l->eng;
-	int fd;
 
-	if (eng->reserve_fd < 0)
+	listener_pause(eng, eng->now_ns + LIMIT_RECHECK_NS, true);
+	/* One line per episode, not one per refused wake-up. */
+	if (eng->limit_logged_ns &&
+	    eng->now_ns - eng->limit_logged_ns < LIMIT_LOG_EVERY_NS)
 		return;
-	close(eng->reserve_fd);
-	fd = accept4(l->io.fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd >= 0)
-		close(fd);
-	eng->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	eng->limit_logged_ns = eng->now_ns;
+	log_event(eng->log_format, l->handler->name,
+		  "max-conns %ld reached: not accepting until a connection closes (new clients wait in the backlog)",
+		  eng->sh->max_conns);
 }
 
 static void accept_failed(struct engine_listener *l, int error)
@@ -139,29 +191,44 @@ static void accept_failed(struct engine_listener *l, int error)
 	char name[64];
 
 	engine_format_addr(&l->addr, name, sizeof(name));
-	log_event(l->handler->name, "accepting on %s: %s", name,
-		  strerror(error));
-	if (error == EMFILE || error == ENFILE)
-		shed_connection(l);
+	log_event(l->eng->log_format, l->handler->name,
+		  "accepting on %s: %s; pausing accepts for %llu ms", name,
+		  strerror(error),
+		  (unsigned long long)(ACCEPT_ERROR_PAUSE_NS / NS_PER_MS));
+	/* EMFILE/ENFILE (or ENOBUFS...) stay until something closes: retrying
+	 * at once would only spin. */
+	listener_pause(l->eng, l->eng->now_ns + ACCEPT_ERROR_PAUSE_NS, false);
 }
 
 static void listener_on_events(struct engine_io *io, uint32_t events)
 {
 	struct engine_listener *l = container_of(io, struct engine_listener, io);
+	struct engine *eng = l->eng;
 
 	(void)events;
+	/* An event of this wake-up from before a pause or a close. */
+	if (eng->accept_paused || io->fd < 0)
+		return;
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		union engine_sockaddr peer;
 		socklen_t len = sizeof(peer);
-		int fd = accept4(io->fd, &peer.sa, &len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd;
 
+		if (!take_slot(eng)) {
+			limit_reached(l);
+			return;
+		}
+		fd = accept4(io->fd, &peer.sa, &len,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			int e = errno;
+
+			atomic_fetch_sub(&eng->sh->open_total, 1);
+			if (e == EAGAIN || e == EWOULDBLOCK)
 				return;
-			if (errno == EINTR || errno == ECONNABORTED)
+			if (e == EINTR || e == ECONNABORTED)
 				continue;
-			accept_failed(l, errno);
+			accept_failed(l, e);
 			return;
 		}
 		conn_accepted(l, fd, &peer);
@@ -191,7 +258,7 @@ static void set_sockopt_int(int fd, int level, int name, int value)
 
 /* A listening socket on addr; dual_stack lets [::] take IPv4 as well. */
 static int open_listen_socket(union engine_sockaddr *addr, socklen_t len,
-			      int backlog, int dual_stack,
+			      const struct engine_listen_opts *o, int dual_stack,
 			      struct tlskit_error *err)
 {
 	int fd = socket(addr->sa.sa_family,
@@ -200,12 +267,18 @@ static int open_listen_socket(union engine_sockaddr *addr, socklen_t len,
 	if (fd < 0)
 		return bind_error(err, addr, "listening on");
 	set_sockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+	if (o->reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &(int){ 1 }, sizeof(int)) < 0) {
+		bind_error(err, addr, "listening (SO_REUSEPORT) on");
+		close(fd);
+		return -1;
+	}
 	/* Accepted sockets inherit it: no setsockopt per connection. Without
 	 * it a TLS 1.3 server waits on Nagle for ~40 ms per handshake. */
 	set_sockopt_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 	if (addr->sa.sa_family == AF_INET6)
 		set_sockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, !dual_stack);
-	if (bind(fd, &addr->sa, len) < 0 || listen(fd, backlog) < 0) {
+	if (bind(fd, &addr->sa, len) < 0 || listen(fd, o->backlog) < 0) {
 		bind_error(err, addr, "listening on");
 		close(fd);
 		return -1;
@@ -219,9 +292,9 @@ static int open_listen_socket(union engine_sockaddr *addr, socklen_t len,
 	return fd;
 }
 
-static int add_listener(struct engine *eng, const struct engine_listen_opts *o,
-			int fd, const union engine_sockaddr *addr,
-			struct tlskit_error *err)
+int listener_adopt(struct engine *eng, const struct engine_listen_opts *o,
+		   int fd, const union engine_sockaddr *addr, bool exclusive,
+		   struct tlskit_error *err)
 {
 	struct engine_listener *l = calloc(1, sizeof(*l));
 	struct engine_listener **tail = &eng->listeners;
@@ -238,7 +311,8 @@ static int add_listener(struct engine *eng, const struct engine_listen_opts *o,
 	l->handler_arg = o->handler_arg;
 	l->cfg = tlskit_config_ref(o->cfg);
 	l->addr = *addr;
-	if (engine_watch(eng, &l->io, EPOLLIN) < 0) {
+	l->events = EPOLLIN | (exclusive ? EPOLLEXCLUSIVE : 0);
+	if (engine_watch(eng, &l->io, l->events) < 0) {
 		bind_error(err, addr, "listening on");
 		tlskit_config_free(l->cfg);
 		close(fd);
@@ -261,17 +335,24 @@ static int listen_any(struct engine *eng, const struct engine_listen_opts *o,
 	a.in6.sin6_family = AF_INET6;
 	a.in6.sin6_addr = in6addr_any;
 	a.in6.sin6_port = htons((uint16_t)atoi(port));
-	fd = open_listen_socket(&a, sizeof(a.in6), o->backlog, 1, err);
+	fd = open_listen_socket(&a, sizeof(a.in6), o, 1, err);
 	if (fd < 0 && errno == EAFNOSUPPORT) {
 		memset(&a, 0, sizeof(a));
 		a.in.sin_family = AF_INET;
 		a.in.sin_addr.s_addr = htonl(INADDR_ANY);
 		a.in.sin_port = htons((uint16_t)atoi(port));
-		fd = open_listen_socket(&a, sizeof(a.in), o->backlog, 0, err);
+		fd = open_listen_socket(&a, sizeof(a.in), o, 0, err);
 	}
-	if (fd < 0)
+	if (fd < 0 || listener_adopt(eng, o, fd, &a, false, err) < 0)
 		return -1;
-	return add_listener(eng, o, fd, &a, err);
+	if (a.sa.sa_family == AF_INET6) {
+		struct engine_listener *l = eng->listeners;
+
+		while (l->next)
+			l = l->next;
+		l->dual_stack = true;
+	}
+	return 0;
 }
 
 static int listen_resolved(struct engine *eng,
@@ -303,8 +384,8 @@ static int listen_resolved(struct engine *eng,
 		/* Port 0 on a name with several addresses: one port for all. */
 		if (port)
 			set_port(&a, port);
-		fd = open_listen_socket(&a, ai->ai_addrlen, o->backlog, 0, err);
-		if (fd < 0 || add_listener(eng, o, fd, &a, err) < 0)
+		fd = open_listen_socket(&a, ai->ai_addrlen, o, 0, err);
+		if (fd < 0 || listener_adopt(eng, o, fd, &a, false, err) < 0)
 			rc = -1;
 		else
 			port = get_port(&a);
@@ -348,14 +429,40 @@ int engine_listener_name(const struct engine *eng, size_t i, char *buf,
 	return 0;
 }
 
-void listener_free_all(struct engine *eng)
+int listener_clone(struct engine *eng, const struct engine_listener *src,
+		   const struct engine_listen_opts *o, struct tlskit_error *err)
+{
+	union engine_sockaddr a = src->addr;
+	socklen_t len = a.sa.sa_family == AF_INET6 ? sizeof(a.in6) : sizeof(a.in);
+	int fd = open_listen_socket(&a, len, o, src->dual_stack, err);
+
+	if (fd < 0 || listener_adopt(eng, o, fd, &a, false, err) < 0)
+		return -1;
+	return 0;
+}
+
+void listener_close_all(struct engine *eng)
 {
 	while (eng->listeners) {
 		struct engine_listener *l = eng->listeners;
 
 		eng->listeners = l->next;
 		close(l->io.fd);
+		l->io.fd = -1;
 		tlskit_config_free(l->cfg);
+		l->cfg = NULL;
+		/* Events of this wake-up may still point at it. */
+		l->next = eng->closed_listeners;
+		eng->closed_listeners = l;
+	}
+}
+
+void listener_free_closed(struct engine *eng)
+{
+	while (eng->closed_listeners) {
+		struct engine_listener *l = eng->closed_listeners;
+
+		eng->closed_listeners = l->next;
 		free(l);
 	}
 }

@@ -1,16 +1,15 @@
 /*
- * loop.c - the epoll loop: watching descriptors, signals, the run queue,
- * the buffer free list.
+ * loop.c - one worker's epoll loop: watched descriptors, the control
+ * eventfd, timers, drain, the run queue, the buffer free list.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +19,8 @@
 #define LOOP_MAX_EVENTS 256
 /* Free buffers kept for reuse; beyond this they go back to malloc. */
 #define BUF_FREE_MAX 64
+/* The longest single sleep (deadlines are re-read after it anyway). */
+#define LOOP_MAX_SLEEP_MS 3600000
 
 static void set_err(struct tlskit_error *err, enum tlskit_error_category cat,
 		    const char *what)
@@ -46,7 +47,61 @@ int engine_watch(struct engine *eng, struct engine_io *io, uint32_t events)
 	return epoll_ctl(eng->epfd, EPOLL_CTL_ADD, io->fd, &ev);
 }
 
-struct engine *engine_new(enum engine_log_format format,
+/* Starts using the configuration the main thread left after SIGHUP. */
+static void take_new_config(struct engine *eng)
+{
+	tlskit_config *cfg = atomic_exchange(&eng->pending_cfg, NULL);
+
+	if (!cfg)
+		return;
+	for (struct engine_listener *l = eng->listeners; l; l = l->next) {
+		tlskit_config_free(l->cfg);
+		l->cfg = tlskit_config_ref(cfg);
+	}
+	tlskit_config_free(cfg);
+}
+
+/* Stop accepting; open connections finish until the drain deadline. */
+static void start_drain(struct engine *eng)
+{
+	if (eng->draining)
+		return;
+	eng->draining = true;
+	eng->accept_paused = false;
+	listener_close_all(eng);
+	eng->drain_deadline_ns = eng->sh->drain_timeout_ns == DEADLINE_NEVER ?
+		DEADLINE_NEVER : eng->now_ns + eng->sh->drain_timeout_ns;
+}
+
+static void on_control(struct engine_io *io, uint32_t events)
+{
+	struct engine *eng = container_of(io, struct engine, ctl_io);
+	uint64_t count;
+	unsigned int cmd;
+
+	(void)events;
+	(void)!read(io->fd, &count, sizeof(count));
+	cmd = atomic_exchange(&eng->commands, 0);
+	if (cmd & ENGINE_CMD_RELOAD)
+		take_new_config(eng);
+	if (cmd & ENGINE_CMD_DRAIN)
+		start_drain(eng);
+	if (cmd & ENGINE_CMD_STOP) {
+		listener_close_all(eng);
+		conn_close_all(eng);
+		eng->stopping = true;
+	}
+}
+
+void engine_command(struct engine *eng, unsigned int cmd)
+{
+	uint64_t one = 1;
+
+	atomic_fetch_or(&eng->commands, cmd);
+	(void)!write(eng->ctl_fd, &one, sizeof(one));
+}
+
+struct engine *engine_new(struct engine_shared *sh, unsigned int id,
 			  struct tlskit_error *err)
 {
 	struct engine *eng = calloc(1, sizeof(*eng));
@@ -55,86 +110,82 @@ struct engine *engine_new(enum engine_log_format format,
 		set_err(err, TLSKIT_ERR_SYSTEM, "creating the event loop");
 		return NULL;
 	}
-	eng->sigfd = -1;
-	eng->reserve_fd = -1;
-	eng->log_format = format;
+	eng->sh = sh;
+	eng->id = id;
+	eng->ctl_fd = -1;
+	eng->log_format = sh->log_format;
 	eng->ready_tail = &eng->ready_head;
+	eng->now_ns = engine_now_ns();
 	eng->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (eng->epfd < 0) {
 		set_err(err, TLSKIT_ERR_SYSTEM, "creating the event loop (epoll)");
 		goto fail;
 	}
-	/* Kept so that at EMFILE a connection can still be accepted and shed
-	 * instead of the level-triggered listener spinning. */
-	eng->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	eng->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	eng->ctl_io.fd = eng->ctl_fd;
+	eng->ctl_io.on_events = on_control;
+	if (eng->ctl_fd < 0 || engine_watch(eng, &eng->ctl_io, EPOLLIN) < 0) {
+		set_err(err, TLSKIT_ERR_SYSTEM, "creating the event loop (eventfd)");
+		goto fail;
+	}
 	return eng;
 fail:
 	engine_free(eng);
 	return NULL;
 }
 
-static void on_signal(struct engine_io *io, uint32_t events)
+static uint64_t earliest(uint64_t a, uint64_t b)
 {
-	struct engine *eng = container_of(io, struct engine, sig_io);
-	struct signalfd_siginfo si;
-
-	(void)events;
-	while (read(io->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (!eng->stop_signal)
-			eng->stop_signal = (int)si.ssi_signo;
-		engine_stop(eng);
-	}
+	return a < b ? a : b;
 }
 
-int engine_handle_signals(struct engine *eng, struct tlskit_error *err)
+/* Fires what is due; returns the next deadline. */
+static uint64_t run_timers(struct engine *eng)
 {
-	sigset_t set;
+	uint64_t next = conn_expire(eng);
 
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
-		set_err(err, TLSKIT_ERR_SYSTEM, "blocking SIGINT and SIGTERM");
+	if (eng->accept_paused && eng->now_ns >= eng->accept_resume_ns)
+		listener_try_resume(eng);
+	if (eng->accept_paused)
+		next = earliest(next, eng->accept_resume_ns);
+	if (!eng->draining)
+		return next;
+	if (conn_count(eng) == 0) {
+		eng->stopping = true;
+	} else if (eng->now_ns >= eng->drain_deadline_ns) {
+		log_event(eng->log_format, "server",
+			  "worker %u: drain timeout: closing %zu connections",
+			  eng->id, conn_count(eng));
+		conn_close_all(eng);
+		eng->stopping = true;
+	}
+	return earliest(next, eng->drain_deadline_ns);
+}
+
+static int wait_ms(const struct engine *eng, uint64_t deadline)
+{
+	uint64_t ms;
+
+	/* Queued connections have work now: only poll, never sleep. */
+	if (eng->ready_head || eng->stopping)
+		return 0;
+	if (deadline == DEADLINE_NEVER)
 		return -1;
-	}
-	eng->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (eng->sigfd < 0) {
-		set_err(err, TLSKIT_ERR_SYSTEM, "watching signals (signalfd)");
-		return -1;
-	}
-	eng->sig_io.fd = eng->sigfd;
-	eng->sig_io.on_events = on_signal;
-	if (engine_watch(eng, &eng->sig_io, EPOLLIN) < 0) {
-		set_err(err, TLSKIT_ERR_SYSTEM, "watching signals (epoll)");
-		return -1;
-	}
-	return 0;
-}
-
-void engine_stop(struct engine *eng)
-{
-	eng->stopping = true;
-}
-
-int engine_stop_signal(const struct engine *eng)
-{
-	return eng->stop_signal;
-}
-
-const struct engine_stats *engine_stats(const struct engine *eng)
-{
-	return &eng->stats;
+	if (deadline <= eng->now_ns)
+		return 0;
+	ms = (deadline - eng->now_ns + NS_PER_MS - 1) / NS_PER_MS;
+	return ms > LOOP_MAX_SLEEP_MS ? LOOP_MAX_SLEEP_MS : (int)ms;
 }
 
 int engine_run(struct engine *eng, struct tlskit_error *err)
 {
 	struct epoll_event events[LOOP_MAX_EVENTS];
+	uint64_t next = DEADLINE_NEVER;
 
+	eng->now_ns = engine_now_ns();
 	while (!eng->stopping) {
-		/* Queued connections have work now: only poll, never sleep. */
-		int timeout = eng->ready_head ? 0 : -1;
-		int n = epoll_wait(eng->epfd, events, LOOP_MAX_EVENTS, timeout);
+		int n = epoll_wait(eng->epfd, events, LOOP_MAX_EVENTS,
+				   wait_ms(eng, next));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -142,13 +193,16 @@ int engine_run(struct engine *eng, struct tlskit_error *err)
 			set_err(err, TLSKIT_ERR_SYSTEM, "waiting for events");
 			return -1;
 		}
+		eng->now_ns = engine_now_ns();
 		for (int i = 0; i < n; i++) {
 			struct engine_io *io = events[i].data.ptr;
 
 			io->on_events(io, events[i].events);
 		}
 		conn_run_queue(eng);
+		next = run_timers(eng);
 		conn_free_zombies(eng);
+		listener_free_closed(eng);
 	}
 	return 0;
 }
@@ -160,20 +214,40 @@ void engine_free(struct engine *eng)
 	/* Connections first: their log lines may still name their listener. */
 	conn_close_all(eng);
 	conn_free_zombies(eng);
-	listener_free_all(eng);
+	listener_close_all(eng);
+	listener_free_closed(eng);
+	tlskit_config_free(atomic_exchange(&eng->pending_cfg, NULL));
 	while (eng->free_bufs) {
 		struct engine_buf *b = eng->free_bufs;
 
 		eng->free_bufs = b->next_free;
 		free(b);
 	}
-	if (eng->sigfd >= 0)
-		close(eng->sigfd);
-	if (eng->reserve_fd >= 0)
-		close(eng->reserve_fd);
+	if (eng->ctl_fd >= 0)
+		close(eng->ctl_fd);
 	if (eng->epfd >= 0)
 		close(eng->epfd);
 	free(eng);
+}
+
+#define LOAD(field) atomic_load_explicit(&c->field, memory_order_relaxed)
+
+void engine_read_stats(struct engine *eng, struct engine_stats *out)
+{
+	const struct engine_counters *c = &eng->counters;
+
+	out->open = LOAD(open);
+	out->accepted = LOAD(accepted);
+	out->handshakes = LOAD(handshakes);
+	out->resumed = LOAD(resumed);
+	for (int i = 0; i < ENGINE_HS_FAIL_COUNT; i++)
+		out->hs_failed[i] = LOAD(hs_failed[i]);
+	out->errors = LOAD(errors);
+	out->bytes_in = LOAD(bytes_in);
+	out->bytes_out = LOAD(bytes_out);
+	out->timeouts_handshake = LOAD(timeouts_handshake);
+	out->timeouts_idle = LOAD(timeouts_idle);
+	out->accept_pauses = LOAD(accept_pauses);
 }
 
 struct engine_buf *engine_buf_get(struct engine *eng)
@@ -214,5 +288,5 @@ long engine_raise_fd_limit(void)
 		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
 			rl = want;
 	}
-	return (long)rl.rlim_cur;
+	return rl.rlim_cur > LONG_MAX ? LONG_MAX : (long)rl.rlim_cur;
 }

@@ -75,6 +75,7 @@ struct tlskit_config {
 	char *groups;
 	unsigned char *alpn; /* wire format: length-prefixed names */
 	size_t alpn_len;
+	struct policy *policy; /* allow rules, pins, hook, key log (policy.c) */
 };
 
 const char *protocol_name(int version)
@@ -149,6 +150,7 @@ void tlskit_config_free(tlskit_config *cfg)
 	free(cfg->ciphersuites);
 	free(cfg->groups);
 	free(cfg->alpn);
+	policy_free(cfg->policy);
 	pthread_mutex_destroy(&cfg->lock);
 	free(cfg);
 }
@@ -204,6 +206,16 @@ static TLSKIT_MUST_CHECK int config_mutable(tlskit_config *cfg, const char *what
 				 "setting %s: the configuration is already in use and can no longer change",
 				 what);
 	return 0;
+}
+
+int config_settable(tlskit_config *cfg, const char *what)
+{
+	return config_mutable(cfg, what);
+}
+
+struct policy **config_policy_slot(tlskit_config *cfg)
+{
+	return &cfg->policy;
 }
 
 static TLSKIT_MUST_CHECK int replace_string(tlskit_config *cfg, char **slot,
@@ -995,7 +1007,10 @@ static TLSKIT_MUST_CHECK int build_role(tlskit_config *cfg, SSL_CTX *ctx, int ro
 	    build_identity(cfg, ctx, role, err) < 0 ||
 	    build_trust(cfg, ctx, role, err) < 0)
 		return -1;
-	return build_verify(cfg, ctx, role);
+	build_verify(cfg, ctx, role);
+	return policy_install(cfg, ctx,
+			      role == ROLE_SERVER ? TLSKIT_SERVER : TLSKIT_CLIENT,
+			      err);
 }
 
 static SSL_CTX *build_ctx(tlskit_config *cfg, int role, struct tlskit_error *err)

@@ -52,6 +52,8 @@ struct tlskit_conn {
 	/* The first verification failure, as the verify callback saw it. */
 	int vfail_set;
 	char vfail_msg[TLSKIT_ERROR_MAX];
+	/* Replaces "ok" in verify_result when a policy accepted insecurely. */
+	char verify_note[160];
 
 	/* What the handshake settled, kept so getters can be const. */
 	const char *version;
@@ -276,6 +278,33 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
 				sizeof(conn->vfail_msg));
 	}
 	return ok;
+}
+
+tlskit_conn *conn_from_ssl(SSL *ssl)
+{
+	return ssl && conn_ex_index >= 0 ? SSL_get_ex_data(ssl, conn_ex_index) :
+					   NULL;
+}
+
+const char *conn_verify_failure(const tlskit_conn *conn)
+{
+	return conn->vfail_set ? conn->vfail_msg : NULL;
+}
+
+const char *conn_checked_name(const tlskit_conn *conn)
+{
+	return conn->servername;
+}
+
+void conn_set_verify_failure(tlskit_conn *conn, const char *msg)
+{
+	conn->vfail_set = 1;
+	snprintf(conn->vfail_msg, sizeof(conn->vfail_msg), "%s", msg);
+}
+
+void conn_set_verify_note(tlskit_conn *conn, const char *note)
+{
+	snprintf(conn->verify_note, sizeof(conn->verify_note), "%s", note);
 }
 
 /* SNI and the name (or address) the certificate must carry. */
@@ -693,7 +722,9 @@ static void record_verify_result(tlskit_conn *conn)
 	X509 *peer = SSL_get0_peer_certificate(conn->ssl);
 	long result = SSL_get_verify_result(conn->ssl);
 
-	if (conn->role == TLSKIT_CLIENT && config_noverifycert(conn->cfg))
+	if (conn->verify_note[0])
+		snprintf(out, size, "%s", conn->verify_note);
+	else if (conn->role == TLSKIT_CLIENT && config_noverifycert(conn->cfg))
 		snprintf(out, size, "not verified (insecure)");
 	else if (!peer)
 		snprintf(out, size, "no certificate");

@@ -7,6 +7,8 @@ with a connection count so that they exit by themselves; every process has
 a timeout and is killed by PID if it outlives its test. Fixtures here are
 prefixed ex_ so they cannot clash with conftest.py's.
 """
+import base64
+import hashlib
 import json
 import os
 import queue
@@ -673,3 +675,56 @@ def test_security_settings_serves_only_modern_clients(ex_pki, ex_servers):
     out, err = server.wait()
     assert f"client negotiated TLSv1.2 with {cipher}" in out
     assert err.count("security_settings: handshake:") == 2
+
+
+# --------------------------------------------------------------------------
+# pinning_client: pinning written with the verification hook
+# --------------------------------------------------------------------------
+
+def spki_pin(cert):
+    pub = subprocess.run(["openssl", "x509", "-in", cert, "-pubkey",
+                          "-noout"], capture_output=True, check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"],
+                         input=pub, capture_output=True, check=True).stdout
+    return "sha256//" + base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def test_pinning_client(ex_pki):
+    peer = PyEchoServer(ex_pki)
+    proc = run([example("pinning_client"), "localhost", str(peer.port),
+                spki_pin(ex_pki["server.pem"]), ex_pki["ca.pem"], "pinned"])
+    peer.join()
+    assert proc.returncode == 0, proc.stderr
+    check_client_output(proc.stdout, "pinned")
+
+
+def test_pinning_client_mismatch(ex_pki):
+    peer = PyEchoServer(ex_pki)
+    wrong = spki_pin(ex_pki["client.pem"])
+    proc = run([example("pinning_client"), "localhost", str(peer.port),
+                wrong, ex_pki["ca.pem"]])
+    peer.join()
+    assert proc.returncode == 1
+    assert ("pinning_client: handshake: verification hook rejected the "
+            "certificate: pin mismatch: the server's key is "
+            f"{spki_pin(ex_pki['server.pem'])}, expected {wrong}"
+            in proc.stderr), proc.stderr
+    assert "reply:" not in proc.stdout
+
+
+def test_pinning_client_keeps_ca_validation(ex_pki):
+    # The right pin does not make an untrusted chain acceptable.
+    peer = PyEchoServer(ex_pki)
+    proc = run([example("pinning_client"), "localhost", str(peer.port),
+                spki_pin(ex_pki["server.pem"]), ex_pki["other_ca.pem"]])
+    peer.join()
+    assert proc.returncode == 1
+    assert "certificate verify failed" in proc.stderr, proc.stderr
+
+
+def test_pinning_client_usage():
+    proc = run([example("pinning_client")])
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("usage: pinning_client ")
+    proc = run([example("pinning_client"), "localhost", "1", "md5//x", "ca"])
+    assert proc.returncode == 2 and "sha256//BASE64" in proc.stderr
