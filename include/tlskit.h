@@ -336,6 +336,19 @@ TLSKIT_API tlskit_session *tlskit_conn_session_get(tlskit_conn *conn);
 TLSKIT_API int tlskit_conn_session_set(tlskit_conn *conn,
 				       tlskit_session *session);
 TLSKIT_API void tlskit_session_free(tlskit_session *session);
+/*
+ * A session in a file (PEM "SSL SESSION PARAMETERS", what openssl s_client
+ * -sess_out writes), so a later process can resume it. The file holds the
+ * session's secrets: it is created with mode 0600, replacing an existing
+ * one. Saving and loading do not check the session still resumes.
+ * Remember a connection ended without close_notify makes OpenSSL stop
+ * resuming its session: close it with tlskit_close() first.
+ */
+TLSKIT_API int tlskit_session_save_file(const tlskit_session *session,
+					const char *path,
+					struct tlskit_error *err);
+TLSKIT_API tlskit_session *tlskit_session_load_file(const char *path,
+						    struct tlskit_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Certificates                                                       */
@@ -719,6 +732,56 @@ TLSKIT_API int tlskit_config_set_verify_hook(tlskit_config *cfg,
 TLSKIT_API void tlskit_config_insecure_verify_hook_override(tlskit_config *cfg);
 
 /* ------------------------------------------------------------------ */
+/* Revocation: CRLs, OCSP stapling                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Certificate revocation lists (PEM, possibly several per file, or one DER),
+ * repeatable, for both roles. Read when set: a missing or bad file fails
+ * with TLSKIT_ERR_CONFIG naming it. With any CRL the check is fail-closed:
+ * a peer certificate that is revoked ("certificate verify failed at depth 0
+ * (CN=x): certificate revoked (serial 01AB...)"), whose issuer has no CRL
+ * among those given, or whose issuer's CRL has expired fails verification
+ * (TLSKIT_ERR_VERIFY).
+ */
+TLSKIT_API int tlskit_config_add_crl_file(tlskit_config *cfg, const char *path);
+
+enum tlskit_crl_check {
+	TLSKIT_CRL_CHECK_LEAF = 0, /* default: the peer's own certificate */
+	TLSKIT_CRL_CHECK_CHAIN,    /* every certificate up to the trust anchor */
+};
+/* Which certificates the CRLs must cover; only effective with a CRL. */
+TLSKIT_API int tlskit_config_set_crl_check(tlskit_config *cfg,
+					   enum tlskit_crl_check check);
+/* "leaf", "chain" -> 0; -1 for anything else. */
+TLSKIT_API int tlskit_crl_check_parse(const char *text,
+				      enum tlskit_crl_check *out);
+
+/*
+ * Servers: staple this OCSP response (DER, as `openssl ocsp -respout`
+ * writes it) for clients that ask. Read and checked to be a successful
+ * response when set (TLSKIT_ERR_CONFIG naming the file otherwise).
+ */
+TLSKIT_API int tlskit_config_set_ocsp_staple_file(tlskit_config *cfg,
+						  const char *path);
+
+enum tlskit_ocsp_mode {
+	TLSKIT_OCSP_OFF = 0,  /* default: no status request */
+	TLSKIT_OCSP_CHECK,    /* ask; a stapled response must verify (signed
+			       * by the CA or its responder, about the leaf,
+			       * current) and not say revoked */
+	TLSKIT_OCSP_REQUIRE,  /* as CHECK, and a "good" response is required */
+};
+/* Clients: request and check a stapled OCSP response. A failure is a
+ * TLSKIT_ERR_VERIFY handshake error saying why. */
+TLSKIT_API int tlskit_config_set_ocsp(tlskit_config *cfg,
+				      enum tlskit_ocsp_mode mode);
+/* Clients with OCSP on, after the handshake: "good (this update ..., next
+ * update ...)", "revoked (...)", "unknown (...)", "none (the server stapled
+ * no response)"; NULL when OCSP was not asked for. */
+TLSKIT_API const char *tlskit_conn_ocsp_status(const tlskit_conn *conn);
+
+/* ------------------------------------------------------------------ */
 /* Hardened profiles                                                  */
 /* ------------------------------------------------------------------ */
 
@@ -753,6 +816,62 @@ TLSKIT_API const char *tlskit_profile_name(enum tlskit_profile profile);
  */
 TLSKIT_API int tlskit_config_insecure_keylog_file(tlskit_config *cfg,
 						  const char *path);
+
+/* ------------------------------------------------------------------ */
+/* Session tickets (servers)                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Servers issue TLS 1.2 session tickets and TLS 1.3 tickets by default,
+ * encrypted with keys the library makes and rotates (a new key every 12
+ * hours; the previous one still decrypts for another interval). Every
+ * connection of one config uses the same keys, whichever thread runs it.
+ * enabled 0 turns tickets and the session cache off: no resumption.
+ */
+TLSKIT_API int tlskit_config_set_tickets(tlskit_config *cfg, int enabled);
+/* Seconds between rotations of the library's own keys (> 0). */
+TLSKIT_API int tlskit_config_set_ticket_rotation(tlskit_config *cfg,
+						 long seconds);
+/*
+ * Shared ticket keys from a file in nginx's format: 80 random bytes (key
+ * name 16, HMAC-SHA256 key 32, AES-256-CBC key 32) or 48 (name 16,
+ * AES-128 key 16, HMAC key 16); `openssl rand 80 > file` makes one.
+ * Repeatable: the first file's key encrypts new tickets, every file's key
+ * decrypts, so servers given the same files resume each other's sessions.
+ * Replaces the library's own rotating keys. A file of another size is a
+ * TLSKIT_ERR_CONFIG error naming it.
+ */
+TLSKIT_API int tlskit_config_add_ticket_key_file(tlskit_config *cfg,
+						 const char *path);
+/*
+ * For a reload: cfg (without key files; built or not) takes over the
+ * library's own ticket keys of from (a server config in use), so tickets
+ * issued before the reload still resume after it. Call it before cfg
+ * serves connections. Nothing to take (from
+ * uses key files, has tickets off, or issued none yet) is not an error.
+ */
+TLSKIT_API int tlskit_config_inherit_tickets(tlskit_config *cfg,
+					     tlskit_config *from);
+
+/* ------------------------------------------------------------------ */
+/* Several certificates by SNI (servers)                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Another certificate (PEM chain, leaf first) and its unencrypted key for
+ * the server, next to the one of tlskit_config_set_cert_file, which stays
+ * the default. A client's server name (SNI) selects every certificate
+ * whose own names (DNS SANs, else the CN; wildcards included) hold it, so
+ * an RSA and an ECDSA certificate for the same names are both offered and
+ * OpenSSL serves the one the client's signature algorithms accept.
+ * Clients without SNI, or asking for a name no certificate holds, get the
+ * default certificate (and any other holding all of its DNS names).
+ */
+TLSKIT_API int tlskit_config_add_cert_key_file(tlskit_config *cfg,
+					       const char *cert_path,
+					       const char *key_path);
+/* strict: refuse such clients instead, with an unrecognized_name alert. */
+TLSKIT_API int tlskit_config_set_sni_strict(tlskit_config *cfg, int strict);
 
 #ifdef __cplusplus
 }

@@ -65,6 +65,14 @@ enum cli_tls_optcode {
 	OPT_PIN_ONLY,
 	OPT_PROFILE,
 	OPT_KEYLOG,
+	OPT_TICKET_KEYS,
+	OPT_NO_TICKETS,
+	OPT_SNI_STRICT,
+	OPT_CRL,
+	OPT_CRL_CHECK,
+	OPT_OCSP_STAPLE,
+	OPT_OCSP,
+	OPT_REQUIRE_OCSP,
 	OPT_CLI_TLS_LAST /* commands number their own options from here */
 };
 
@@ -95,6 +103,25 @@ struct cli_tls_opts {
 	int pin_only;
 	const char *profile;
 	const char *keylog;
+	/* Servers: --ticket-keys FILE (repeatable), --no-tickets. */
+	const char *ticket_keys[CLI_TLS_MAX_REPEAT];
+	size_t ticket_key_count;
+	int no_tickets;
+	/* Servers: the second and later --cert/--key pairs (chosen by SNI;
+	 * the first pair, in cert/key above, is the default); --sni-strict. */
+	const char *more_certs[CLI_TLS_MAX_REPEAT];
+	size_t more_cert_count;
+	const char *more_keys[CLI_TLS_MAX_REPEAT];
+	size_t more_key_count;
+	int sni_strict;
+	/* Revocation: --crl FILE (repeatable), --crl-check leaf|chain. */
+	const char *crls[CLI_TLS_MAX_REPEAT];
+	size_t crl_count;
+	const char *crl_check;
+	/* OCSP: --ocsp-staple FILE (servers); --ocsp, --require-ocsp
+	 * (clients: enum tlskit_ocsp_mode). */
+	const char *ocsp_staple;
+	int ocsp;
 	const char *too_many; /* a repeatable option given too often */
 };
 

@@ -68,17 +68,41 @@ static const char connect_usage[] =
 	"  --profile NAME        modern (TLS 1.3 only), intermediate (default), old\n"
 	"  --keylog FILE|env     append TLS secrets to FILE (env: $SSLKEYLOGFILE)\n"
 	"                        for Wireshark; debugging only\n"
+	"  --crl FILE            CRL (PEM or DER) to check the server's certificate\n"
+	"                        against; repeatable. Fail-closed: an issuer\n"
+	"                        without a CRL here, or with an expired one, fails\n"
+	"  --crl-check MODE      leaf (default: the server's certificate) or chain\n"
+	"                        (every certificate up to the CA)\n"
+	"  --ocsp                ask for the server's stapled OCSP response, show\n"
+	"                        it and check it (a revoked or invalid one fails)\n"
+	"  --require-ocsp        as --ocsp, and fail unless a good one is stapled\n"
 	"  --timeout SECS        bounds connecting, the handshake, and idle time\n"
 	"                        (no bytes either way); default 10\n"
 	"  --insecure            do NOT verify the server's certificate or name\n"
 	"                        (tests only: anyone can impersonate the server)\n"
+	"  --reconnect N         after the first connection, connect N more times\n"
+	"                        (handshake and close) offering its session, and\n"
+	"                        report \"resumed K of N\" on stderr\n"
+	"  --session-in FILE     offer the session saved in FILE (PEM, as\n"
+	"                        --session-out or openssl s_client -sess_out\n"
+	"                        write it) and say whether it resumed\n"
+	"  --session-out FILE    save the session at the end (mode 0600: it holds\n"
+	"                        the session's secrets)\n"
 	"  -q, --quiet           no handshake summary\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Example: echo hi | tlskit connect localhost:8443 --ca ca.pem\n"
 	"\n";
 
-enum { OPT_TIMEOUT = OPT_CLI_TLS_LAST, OPT_QUIET };
+enum {
+	OPT_TIMEOUT = OPT_CLI_TLS_LAST,
+	OPT_QUIET,
+	OPT_RECONNECT,
+	OPT_SESSION_IN,
+	OPT_SESSION_OUT,
+};
+
+#define MAX_RECONNECT 1000
 
 static const struct option connect_options[] = {
 	{ "ca", required_argument, NULL, OPT_CA },
@@ -95,8 +119,15 @@ static const struct option connect_options[] = {
 	{ "pin-only", no_argument, NULL, OPT_PIN_ONLY },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "keylog", required_argument, NULL, OPT_KEYLOG },
+	{ "crl", required_argument, NULL, OPT_CRL },
+	{ "crl-check", required_argument, NULL, OPT_CRL_CHECK },
+	{ "ocsp", no_argument, NULL, OPT_OCSP },
+	{ "require-ocsp", no_argument, NULL, OPT_REQUIRE_OCSP },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "reconnect", required_argument, NULL, OPT_RECONNECT },
+	{ "session-in", required_argument, NULL, OPT_SESSION_IN },
+	{ "session-out", required_argument, NULL, OPT_SESSION_OUT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -108,6 +139,9 @@ struct connect_args {
 	int timeout_ms;
 	int quiet;
 	int help;
+	int reconnect;
+	const char *session_in;
+	const char *session_out;
 };
 
 static int64_t now_ms(void)
@@ -162,6 +196,20 @@ static int option_error(int c, char **argv)
 	return usage_error("unknown option '%s'", opt);
 }
 
+static int parse_reconnect(const char *text, int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(text, &end, 10);
+	if (errno || end == text || *end || n < 1 || n > MAX_RECONNECT)
+		return usage_error("--reconnect: '%s' is not a count from 1 to "
+				   "1000", text);
+	*out = (int)n;
+	return 0;
+}
+
 static int parse_option(struct connect_args *a, int c, char **argv)
 {
 	if (cli_tls_opt(&a->tls, c, optarg))
@@ -175,6 +223,14 @@ static int parse_option(struct connect_args *a, int c, char **argv)
 		return 0;
 	case OPT_TIMEOUT:
 		return parse_timeout(optarg, &a->timeout_ms);
+	case OPT_RECONNECT:
+		return parse_reconnect(optarg, &a->reconnect);
+	case OPT_SESSION_IN:
+		a->session_in = optarg;
+		return 0;
+	case OPT_SESSION_OUT:
+		a->session_out = optarg;
+		return 0;
 	}
 	return option_error(c, argv);
 }
@@ -347,6 +403,8 @@ static void print_summary(tlskit_conn *conn, const struct connect_args *a)
 		fprintf(stderr, "  verified  NOT VERIFIED (--insecure)\n");
 	else
 		fprintf(stderr, "  verified  %s\n", tlskit_conn_verify_result(conn));
+	if (tlskit_conn_ocsp_status(conn))
+		fprintf(stderr, "  ocsp      %s\n", tlskit_conn_ocsp_status(conn));
 	print_client_cert(conn, a->tls.cert);
 }
 
@@ -735,7 +793,30 @@ static int connect_exit_code(enum tlskit_error_category cat)
 	}
 }
 
-static int connect_and_relay(tlskit_config *cfg, const struct connect_args *a)
+/* --session-in: offer the saved session; 0 or an exit code. */
+static int offer_saved_session(tlskit_conn *conn, const char *path)
+{
+	struct tlskit_error err = { 0 };
+	tlskit_session *saved = tlskit_session_load_file(path, &err);
+	int rc = CLI_EXIT_OK;
+
+	if (!saved) {
+		cli_error(CMD, "--session-in: %s", err.message);
+		return cli_exit_code(err.category);
+	}
+	if (tlskit_conn_session_set(conn, saved) < 0) {
+		cli_error(CMD, "--session-in: %s", tlskit_conn_error(conn));
+		rc = CLI_EXIT_CONFIG;
+	}
+	tlskit_session_free(saved);
+	return rc;
+}
+
+/* With --reconnect or --session-out, the session the first connection
+ * ends with (TLS 1.3 tickets arrive after the handshake: the relay has
+ * read them by now). */
+static int connect_and_relay(tlskit_config *cfg, const struct connect_args *a,
+			     tlskit_session **session)
 {
 	tlskit_conn *conn = tlskit_client_new(cfg);
 	int rc;
@@ -749,20 +830,114 @@ static int connect_and_relay(tlskit_config *cfg, const struct connect_args *a)
 		cli_error(CMD, "%s", tlskit_conn_error(conn));
 		goto out;
 	}
+	if (a->session_in &&
+	    (rc = offer_saved_session(conn, a->session_in)) != CLI_EXIT_OK)
+		goto out;
 	rc = run_handshake(conn, a);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	if (!a->quiet)
 		print_summary(conn, a);
+	if (!a->quiet && a->session_in)
+		fprintf(stderr, "tlskit: connect: session from '%s' %s\n",
+			a->session_in, tlskit_conn_resumed(conn) ?
+			"resumed" : "not resumed (full handshake)");
 	rc = relay(conn, a->timeout_ms);
+	if (rc == CLI_EXIT_OK && (a->reconnect || a->session_out))
+		*session = tlskit_conn_session_get(conn);
 out:
 	tlskit_conn_free(conn);
 	return rc;
 }
 
+/* close_notify, bounded by the timeout; errors do not matter any more. */
+static void close_politely(tlskit_conn *conn, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int r;
+
+	while ((r = tlskit_close(conn)) == TLSKIT_WANT_READ ||
+	       r == TLSKIT_WANT_WRITE)
+		if (wait_fd(tlskit_conn_fd(conn),
+			    r == TLSKIT_WANT_READ ? POLLIN : POLLOUT,
+			    deadline) <= 0)
+			return;
+}
+
+/* One more handshake offering session (if any): 0 or an exit code. */
+static int reconnect_once(tlskit_config *cfg, const struct connect_args *a,
+			  tlskit_session *session, int *resumed)
+{
+	tlskit_conn *conn = tlskit_client_new(cfg);
+	int rc;
+
+	if (!conn) {
+		cli_error(CMD, "creating the connection: out of memory");
+		return CLI_EXIT_IO;
+	}
+	if (tlskit_connect(conn, a->hostport, a->timeout_ms, 1) < 0) {
+		rc = connect_exit_code(tlskit_conn_error_category(conn));
+		cli_error(CMD, "reconnecting: %s", tlskit_conn_error(conn));
+		goto out;
+	}
+	if (session && tlskit_conn_session_set(conn, session) < 0) {
+		rc = CLI_EXIT_IO;
+		cli_error(CMD, "%s", tlskit_conn_error(conn));
+		goto out;
+	}
+	rc = run_handshake(conn, a);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	*resumed = tlskit_conn_resumed(conn);
+	close_politely(conn, a->timeout_ms);
+out:
+	tlskit_conn_free(conn);
+	return rc;
+}
+
+static int reconnect_all(tlskit_config *cfg, const struct connect_args *a,
+			 tlskit_session *session)
+{
+	int rc = CLI_EXIT_OK, resumed_count = 0;
+
+	if (!session && !a->quiet)
+		fprintf(stderr, "tlskit: connect: the server gave no session to resume\n");
+	for (int i = 1; i <= a->reconnect && rc == CLI_EXIT_OK; i++) {
+		int resumed = 0;
+
+		rc = reconnect_once(cfg, a, session, &resumed);
+		if (rc != CLI_EXIT_OK)
+			break;
+		resumed_count += resumed;
+		if (!a->quiet)
+			fprintf(stderr, "tlskit: connect: reconnect %d of %d: %s\n",
+				i, a->reconnect,
+				resumed ? "resumed" : "full handshake");
+	}
+	fprintf(stderr, "tlskit: connect: resumed %d of %d\n", resumed_count,
+		a->reconnect);
+	return rc;
+}
+
+static int save_session(tlskit_session *session, const char *path)
+{
+	struct tlskit_error err = { 0 };
+
+	if (!session) {
+		cli_error(CMD, "--session-out: the server gave no session to save (session tickets off?)");
+		return CLI_EXIT_TLS;
+	}
+	if (tlskit_session_save_file(session, path, &err) < 0) {
+		cli_error(CMD, "--session-out: %s", err.message);
+		return cli_exit_code(err.category);
+	}
+	return CLI_EXIT_OK;
+}
+
 int cmd_connect(int argc, char **argv)
 {
 	struct connect_args a = { 0 };
+	tlskit_session *session = NULL;
 	tlskit_config *cfg = NULL;
 	int rc;
 
@@ -777,7 +952,12 @@ int cmd_connect(int argc, char **argv)
 	rc = cli_tls_config(CMD, &a.tls, TLSKIT_CLIENT, &cfg);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	rc = connect_and_relay(cfg, &a);
+	rc = connect_and_relay(cfg, &a, &session);
+	if (rc == CLI_EXIT_OK && a.session_out)
+		rc = save_session(session, a.session_out);
+	if (rc == CLI_EXIT_OK && a.reconnect)
+		rc = reconnect_all(cfg, &a, session);
+	tlskit_session_free(session);
 	tlskit_config_free(cfg);
 	return rc;
 }

@@ -51,7 +51,13 @@ static const char echo_usage[] =
 	"  --cert FILE --key FILE the server certificate chain and its key (PEM);\n"
 	"                         without them a development CA and a localhost\n"
 	"                         certificate are made once in $TLSKIT_HOME (default\n"
-	"                         ~/.local/state/tlskit) and reused\n"
+	"                         ~/.local/state/tlskit) and reused. Repeatable, in\n"
+	"                         pairs: the client's SNI picks every certificate\n"
+	"                         whose names (SANs, else CN; wildcards) hold it, so\n"
+	"                         an RSA and an ECDSA one may serve the same names;\n"
+	"                         the first is the default (no SNI, unknown name)\n"
+	"  --sni-strict           refuse clients without SNI or asking for a name no\n"
+	"                         certificate holds (unrecognized_name alert)\n"
 	"  --ca FILE              CAs trusted for client certificates\n"
 	"  --verify-client MODE   none (default), optional, require\n"
 	"  --min-version V        lowest TLS version accepted: 1.2 (default), 1.3\n"
@@ -73,6 +79,18 @@ static const char echo_usage[] =
 	"                         intermediate (default), old (TLS 1.0+, weak)\n"
 	"  --keylog FILE|env      append TLS secrets to FILE (env: $SSLKEYLOGFILE)\n"
 	"                         for Wireshark; debugging only\n"
+	"  --ticket-keys FILE     shared session ticket keys (nginx format: 48 or\n"
+	"                         80 random bytes, e.g. openssl rand 80); repeatable:\n"
+	"                         the first encrypts, all decrypt. Default: keys of\n"
+	"                         our own, rotated every 12 hours\n"
+	"  --no-tickets           no session tickets, no session cache: no resumption\n"
+	"  --crl FILE             CRL (PEM or DER) to check client certificates\n"
+	"                         against; repeatable. Fail-closed: an issuer\n"
+	"                         without a CRL here, or with an expired one, fails\n"
+	"  --crl-check MODE       leaf (default: the client's certificate) or chain\n"
+	"                         (every certificate up to the CA)\n"
+	"  --ocsp-staple FILE     staple this OCSP response (DER, e.g. from\n"
+	"                         `openssl ocsp -respout`) for clients that ask\n"
 	"  -h, --help             this help\n"
 	"\n";
 
@@ -119,6 +137,12 @@ static const struct option echo_options[] = {
 	{ "allow-fingerprint", required_argument, NULL, OPT_ALLOW_FINGERPRINT },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "keylog", required_argument, NULL, OPT_KEYLOG },
+	{ "ticket-keys", required_argument, NULL, OPT_TICKET_KEYS },
+	{ "no-tickets", no_argument, NULL, OPT_NO_TICKETS },
+	{ "sni-strict", no_argument, NULL, OPT_SNI_STRICT },
+	{ "crl", required_argument, NULL, OPT_CRL },
+	{ "crl-check", required_argument, NULL, OPT_CRL_CHECK },
+	{ "ocsp-staple", required_argument, NULL, OPT_OCSP_STAPLE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -132,6 +156,9 @@ struct echo_args {
 	struct engine_server_opts srv;
 	const char *user;
 	int help;
+	/* Our reference to the config serving now: a reload takes over its
+	 * own session ticket keys, so tickets resume across SIGHUP. */
+	tlskit_config *live;
 };
 
 static int usage_error(const char *what, const char *arg)
@@ -345,7 +372,7 @@ static void print_listening(const struct engine_server *srv)
  * comes back in err, for the server's one-line report. */
 static tlskit_config *reload_config(void *arg, struct tlskit_error *err)
 {
-	const struct echo_args *a = arg;
+	struct echo_args *a = arg;
 	tlskit_config *cfg = NULL;
 	int rc;
 
@@ -356,6 +383,15 @@ static tlskit_config *reload_config(void *arg, struct tlskit_error *err)
 		err->category = TLSKIT_ERR_CONFIG;
 		return NULL;
 	}
+	if (a->live && tlskit_config_inherit_tickets(cfg, a->live) < 0) {
+		*err = (struct tlskit_error){ .category = TLSKIT_ERR_SYSTEM };
+		snprintf(err->message, sizeof(err->message), "%s",
+			 tlskit_config_error(cfg));
+		tlskit_config_free(cfg);
+		return NULL;
+	}
+	tlskit_config_free(a->live);
+	a->live = tlskit_config_ref(cfg);
 	return cfg;
 }
 
@@ -376,6 +412,7 @@ static int serve(struct echo_args *a, tlskit_config *cfg)
 		cli_error("echo", "%s", err.message);
 		return cli_exit_code(err.category);
 	}
+	a->live = tlskit_config_ref(cfg);
 	if (a->user && engine_drop_privileges(a->user, &err) < 0) {
 		cli_error("echo", "%s", err.message);
 		rc = cli_exit_code(err.category);
@@ -393,6 +430,8 @@ static int serve(struct echo_args *a, tlskit_config *cfg)
 								   "SIGTERM");
 out:
 	engine_server_free(srv);
+	tlskit_config_free(a->live);
+	a->live = NULL;
 	return rc;
 }
 

@@ -130,18 +130,70 @@ static int policy_opt(struct cli_tls_opts *opts, int c, const char *arg)
 	case OPT_PIN_ONLY: opts->pin_only = 1; return 1;
 	case OPT_PROFILE: opts->profile = arg; return 1;
 	case OPT_KEYLOG: opts->keylog = arg; return 1;
+	case OPT_TICKET_KEYS:
+		if (opts->ticket_key_count == CLI_TLS_MAX_REPEAT)
+			opts->too_many = "--ticket-keys";
+		else
+			opts->ticket_keys[opts->ticket_key_count++] = arg;
+		return 1;
+	case OPT_NO_TICKETS: opts->no_tickets = 1; return 1;
+	case OPT_SNI_STRICT: opts->sni_strict = 1; return 1;
+	}
+	return 0;
+}
+
+/* --cert and --key again: one more certificate, chosen by SNI. */
+static void add_more(const char **list, size_t *count,
+		     struct cli_tls_opts *opts, const char *option,
+		     const char *arg)
+{
+	if (*count == CLI_TLS_MAX_REPEAT)
+		opts->too_many = option;
+	else
+		list[(*count)++] = arg;
+}
+
+/* The revocation options; 1 if c was one. */
+static int revocation_opt(struct cli_tls_opts *opts, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_CRL:
+		if (opts->crl_count == CLI_TLS_MAX_REPEAT)
+			opts->too_many = "--crl";
+		else
+			opts->crls[opts->crl_count++] = arg;
+		return 1;
+	case OPT_CRL_CHECK: opts->crl_check = arg; return 1;
+	case OPT_OCSP_STAPLE: opts->ocsp_staple = arg; return 1;
+	case OPT_OCSP:
+		if (opts->ocsp < TLSKIT_OCSP_CHECK)
+			opts->ocsp = TLSKIT_OCSP_CHECK;
+		return 1;
+	case OPT_REQUIRE_OCSP: opts->ocsp = TLSKIT_OCSP_REQUIRE; return 1;
 	}
 	return 0;
 }
 
 int cli_tls_opt(struct cli_tls_opts *opts, int c, const char *arg)
 {
-	if (policy_opt(opts, c, arg))
+	if (policy_opt(opts, c, arg) || revocation_opt(opts, c, arg))
 		return 1;
 	switch (c) {
 	case OPT_CA: opts->ca = arg; return 1;
-	case OPT_CERT: opts->cert = arg; return 1;
-	case OPT_KEY: opts->key = arg; return 1;
+	case OPT_CERT:
+		if (opts->cert)
+			add_more(opts->more_certs, &opts->more_cert_count,
+				 opts, "--cert", arg);
+		else
+			opts->cert = arg;
+		return 1;
+	case OPT_KEY:
+		if (opts->key)
+			add_more(opts->more_keys, &opts->more_key_count, opts,
+				 "--key", arg);
+		else
+			opts->key = arg;
+		return 1;
 	case OPT_SERVERNAME: opts->servername = arg; return 1;
 	case OPT_VERIFY_CLIENT: opts->verify_client = arg; return 1;
 	case OPT_MIN_VERSION: opts->min_version = arg; return 1;
@@ -290,6 +342,65 @@ static int apply_policy(const char *cmd, const struct cli_tls_opts *opts,
 	return apply_keylog(cmd, opts, cfg);
 }
 
+static int apply_sni(const char *cmd, const struct cli_tls_opts *opts,
+		     enum tlskit_role role, tlskit_config *cfg)
+{
+	if (opts->more_cert_count != opts->more_key_count)
+		return usage_error(cmd, "%s", "--cert and --key come in pairs, in order (one --key after each --cert)");
+	if (role == TLSKIT_CLIENT && opts->more_cert_count)
+		return usage_error(cmd, "%s", "several --cert/--key pairs are for servers only");
+	if (role == TLSKIT_CLIENT && opts->sni_strict)
+		return usage_error(cmd, "%s", "--sni-strict is for servers only");
+	for (size_t i = 0; i < opts->more_cert_count; i++)
+		if (tlskit_config_add_cert_key_file(cfg, opts->more_certs[i],
+						    opts->more_keys[i]) < 0)
+			return config_error(cmd, "--cert", cfg);
+	if (opts->sni_strict && tlskit_config_set_sni_strict(cfg, 1) < 0)
+		return config_error(cmd, "--sni-strict", cfg);
+	return 0;
+}
+
+static int apply_tickets(const char *cmd, const struct cli_tls_opts *opts,
+			 tlskit_config *cfg)
+{
+	if (opts->no_tickets && opts->ticket_key_count)
+		return usage_error(cmd, "%s", "--no-tickets and --ticket-keys contradict each other");
+	if (opts->no_tickets && tlskit_config_set_tickets(cfg, 0) < 0)
+		return config_error(cmd, "--no-tickets", cfg);
+	for (size_t i = 0; i < opts->ticket_key_count; i++)
+		if (tlskit_config_add_ticket_key_file(cfg, opts->ticket_keys[i]) < 0)
+			return config_error(cmd, "--ticket-keys", cfg);
+	return 0;
+}
+
+static int apply_revocation(const char *cmd, const struct cli_tls_opts *opts,
+			    enum tlskit_role role, tlskit_config *cfg)
+{
+	enum tlskit_crl_check check;
+
+	if (role == TLSKIT_CLIENT && opts->ocsp_staple)
+		return usage_error(cmd, "%s", "--ocsp-staple is for servers only");
+	if (role == TLSKIT_SERVER && opts->ocsp)
+		return usage_error(cmd, "%s", "--ocsp and --require-ocsp are for clients only");
+	if (opts->crl_check && !opts->crl_count)
+		return usage_error(cmd, "%s", "--crl-check needs at least one --crl");
+	if (opts->crl_check &&
+	    tlskit_crl_check_parse(opts->crl_check, &check) < 0)
+		return usage_error(cmd, "--crl-check: unknown mode '%s' (leaf, chain)",
+				   opts->crl_check);
+	if (opts->crl_check && tlskit_config_set_crl_check(cfg, check) < 0)
+		return config_error(cmd, "--crl-check", cfg);
+	for (size_t i = 0; i < opts->crl_count; i++)
+		if (tlskit_config_add_crl_file(cfg, opts->crls[i]) < 0)
+			return config_error(cmd, "--crl", cfg);
+	if (opts->ocsp_staple &&
+	    tlskit_config_set_ocsp_staple_file(cfg, opts->ocsp_staple) < 0)
+		return config_error(cmd, "--ocsp-staple", cfg);
+	if (opts->ocsp && tlskit_config_set_ocsp(cfg, opts->ocsp) < 0)
+		return config_error(cmd, "--ocsp", cfg);
+	return 0;
+}
+
 /* Flags that make no sense for the role, or only make sense together. */
 static int check_combinations(const char *cmd, const struct cli_tls_opts *opts,
 			      enum tlskit_role role)
@@ -356,7 +467,11 @@ static int apply_options(const char *cmd, const struct cli_tls_opts *opts,
 		return config_error(cmd, "--servername", cfg);
 	if ((rc = apply_files(cmd, opts, cfg)) != 0 ||
 	    (rc = apply_lists(cmd, opts, cfg)) != 0 ||
-	    (rc = apply_policy(cmd, opts, cfg)) != 0)
+	    (rc = apply_policy(cmd, opts, cfg)) != 0 ||
+	    (rc = apply_revocation(cmd, opts, role, cfg)) != 0)
+		return rc;
+	if ((rc = apply_tickets(cmd, opts, cfg)) != 0 ||
+	    (rc = apply_sni(cmd, opts, role, cfg)) != 0)
 		return rc;
 	if (opts->insecure) {
 		tlskit_config_insecure_noverifycert(cfg);

@@ -76,6 +76,9 @@ struct tlskit_config {
 	unsigned char *alpn; /* wire format: length-prefixed names */
 	size_t alpn_len;
 	struct policy *policy; /* allow rules, pins, hook, key log (policy.c) */
+	struct tickets *tickets; /* session ticket keys (tickets.c) */
+	struct sni *sni; /* more certificates, chosen by SNI (sni.c) */
+	struct revocation *revocation; /* CRLs (revocation.c) */
 };
 
 const char *protocol_name(int version)
@@ -151,6 +154,9 @@ void tlskit_config_free(tlskit_config *cfg)
 	free(cfg->groups);
 	free(cfg->alpn);
 	policy_free(cfg->policy);
+	tickets_free(cfg->tickets);
+	sni_free(cfg->sni);
+	revocation_free(cfg->revocation);
 	pthread_mutex_destroy(&cfg->lock);
 	free(cfg);
 }
@@ -213,9 +219,24 @@ int config_settable(tlskit_config *cfg, const char *what)
 	return config_mutable(cfg, what);
 }
 
+struct sni **config_sni_slot(tlskit_config *cfg)
+{
+	return &cfg->sni;
+}
+
+struct tickets **config_tickets_slot(tlskit_config *cfg)
+{
+	return &cfg->tickets;
+}
+
 struct policy **config_policy_slot(tlskit_config *cfg)
 {
 	return &cfg->policy;
+}
+
+struct revocation **config_revocation_slot(tlskit_config *cfg)
+{
+	return &cfg->revocation;
 }
 
 static TLSKIT_MUST_CHECK int replace_string(tlskit_config *cfg, char **slot,
@@ -1005,9 +1026,19 @@ static TLSKIT_MUST_CHECK int build_role(tlskit_config *cfg, SSL_CTX *ctx, int ro
 	}
 	if (build_algorithms(cfg, ctx, err) < 0 ||
 	    build_identity(cfg, ctx, role, err) < 0 ||
-	    build_trust(cfg, ctx, role, err) < 0)
+	    build_trust(cfg, ctx, role, err) < 0 ||
+	    revocation_install(cfg, ctx,
+			       role == ROLE_SERVER ? TLSKIT_SERVER : TLSKIT_CLIENT,
+			       err) < 0)
 		return -1;
 	build_verify(cfg, ctx, role);
+	if (tickets_install(cfg, ctx,
+			    role == ROLE_SERVER ? TLSKIT_SERVER : TLSKIT_CLIENT,
+			    err) < 0 ||
+	    sni_install(cfg, ctx,
+			role == ROLE_SERVER ? TLSKIT_SERVER : TLSKIT_CLIENT,
+			err) < 0)
+		return -1;
 	return policy_install(cfg, ctx,
 			      role == ROLE_SERVER ? TLSKIT_SERVER : TLSKIT_CLIENT,
 			      err);

@@ -585,6 +585,7 @@ static void describe_ssl_failure(tlskit_conn *conn, unsigned long code)
 		reason = 0;
 	switch (reason) {
 	case SSL_R_CERTIFICATE_VERIFY_FAILED:
+	case SSL_R_INVALID_STATUS_RESPONSE: /* OCSP check (revocation.c) */
 		describe_verify_failure(conn);
 		return;
 	case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
@@ -630,6 +631,14 @@ static void describe_ssl_failure(tlskit_conn *conn, unsigned long code)
 		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
 			  "%s: peer sent a plain HTTP request, not TLS", what);
 		return;
+	case SSL_R_CALLBACK_FAILED:
+		/* Our own callbacks (SNI selection) say why they refused. */
+		if (conn->vfail_set) {
+			error_set(&conn->err, TLSKIT_ERR_PROTOCOL, "%s: %s",
+				  what, conn->vfail_msg);
+			return;
+		}
+		break;
 	}
 	text = code ? ERR_reason_error_string(code) : NULL;
 	error_set(&conn->err, TLSKIT_ERR_PROTOCOL, "%s: %s", what,

@@ -213,4 +213,38 @@ TLSKIT_HIDDEN const char *conn_checked_name(const tlskit_conn *conn);
 TLSKIT_HIDDEN void conn_set_verify_failure(tlskit_conn *conn, const char *msg);
 TLSKIT_HIDDEN void conn_set_verify_note(tlskit_conn *conn, const char *note);
 
+/* ---- tickets.c: session ticket keys ------------------------------------ */
+
+struct tickets;
+TLSKIT_HIDDEN void tickets_free(struct tickets *t);
+/* Puts the config's ticket keys (or "no tickets") on a server context. */
+TLSKIT_HIDDEN int tickets_install(tlskit_config *cfg, SSL_CTX *ctx,
+				  enum tlskit_role role,
+				  struct tlskit_error *err) TLSKIT_MUST_CHECK;
+/* config.c: where they live. */
+TLSKIT_HIDDEN struct tickets **config_tickets_slot(tlskit_config *cfg);
+
+/* ---- sni.c: several certificates chosen by SNI ------------------------- */
+
+struct sni;
+TLSKIT_HIDDEN void sni_free(struct sni *s);
+/* After the config's own certificate is on ctx: the SNI callback. */
+TLSKIT_HIDDEN int sni_install(tlskit_config *cfg, SSL_CTX *ctx,
+			      enum tlskit_role role,
+			      struct tlskit_error *err) TLSKIT_MUST_CHECK;
+TLSKIT_HIDDEN struct sni **config_sni_slot(tlskit_config *cfg);
+
+/* ---- revocation.c: CRLs, OCSP stapling -------------------------------- */
+
+struct revocation;
+TLSKIT_HIDDEN void revocation_free(struct revocation *r);
+/* Puts the config's CRLs into ctx's trust store (built already) and turns
+ * CRL checking on; installs the OCSP status callback (servers: the staple;
+ * clients: request and check). */
+TLSKIT_HIDDEN int revocation_install(tlskit_config *cfg, SSL_CTX *ctx,
+				     enum tlskit_role role,
+				     struct tlskit_error *err) TLSKIT_MUST_CHECK;
+/* config.c: where the CRLs live. */
+TLSKIT_HIDDEN struct revocation **config_revocation_slot(tlskit_config *cfg);
+
 #endif

@@ -41,6 +41,17 @@ static void issuer_short_name(X509 *x, char *buf, size_t len)
 	BIO_free(bio);
 }
 
+/* The serial in hex, as `openssl x509 -serial` prints it. */
+static void serial_hex(X509 *x, char *buf, size_t len)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+
+	snprintf(buf, len, "%s", hex ? hex : "?");
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
 static void describe_reason(int x509_err, X509 *cert, char *buf, size_t len)
 {
 	char when[64], issuer[256];
@@ -66,6 +77,27 @@ static void describe_reason(int x509_err, X509 *cert, char *buf, size_t len)
 		return;
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 		snprintf(buf, len, "self-signed certificate not trusted");
+		return;
+	case X509_V_ERR_CERT_REVOKED:
+		serial_hex(cert, when, sizeof(when));
+		snprintf(buf, len, "certificate revoked (serial %s)", when);
+		return;
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+		issuer_short_name(cert, issuer, sizeof(issuer));
+		snprintf(buf, len,
+			 "no CRL from issuer '%s' among the CRLs given (revocation is checked fail-closed)",
+			 issuer);
+		return;
+	case X509_V_ERR_CRL_HAS_EXPIRED:
+		issuer_short_name(cert, issuer, sizeof(issuer));
+		snprintf(buf, len,
+			 "the CRL of issuer '%s' has expired (past its nextUpdate; get a fresh one)",
+			 issuer);
+		return;
+	case X509_V_ERR_CRL_NOT_YET_VALID:
+		issuer_short_name(cert, issuer, sizeof(issuer));
+		snprintf(buf, len, "the CRL of issuer '%s' is not yet valid",
+			 issuer);
 		return;
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 		snprintf(buf, len,
