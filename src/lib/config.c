@@ -996,10 +996,47 @@ static TLSKIT_MUST_CHECK int build_algorithms(tlskit_config *cfg, SSL_CTX *ctx,
 	return 0;
 }
 
+/*
+ * A resumed session skips certificate verification, so it may only resume
+ * under the rules it was admitted by: the session id context (which
+ * OpenSSL compares before resuming, tickets included) is a digest of
+ * everything that decides whom this server admits. Tickets shared with
+ * another process or kept over a reload then resume only where the trust
+ * anchors, client verification, allow rules, pins and CRLs are the same.
+ */
+static TLSKIT_MUST_CHECK int set_session_context(tlskit_config *cfg,
+						 SSL_CTX *ctx,
+						 struct tlskit_error *err)
+{
+	static const char label[] = "tlskit session context 1";
+	unsigned char sid[EVP_MAX_MD_SIZE], fp[EVP_MAX_MD_SIZE];
+	unsigned int sid_len = 0, fp_len;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int mode = (int)cfg->verify_client, ok;
+
+	ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+	     EVP_DigestUpdate(md, label, sizeof(label)) &&
+	     EVP_DigestUpdate(md, &mode, sizeof(mode)) &&
+	     EVP_DigestUpdate(md, &cfg->verify_depth, sizeof(cfg->verify_depth));
+	for (int i = 0; ok && i < sk_X509_num(cfg->ca_certs); i++)
+		ok = X509_digest(sk_X509_value(cfg->ca_certs, i), EVP_sha256(),
+				 fp, &fp_len) == 1 &&
+		     EVP_DigestUpdate(md, fp, fp_len);
+	if (ok && cfg->ca_dir)
+		ok = EVP_DigestUpdate(md, cfg->ca_dir, strlen(cfg->ca_dir) + 1);
+	ok = ok && policy_digest(cfg, md) && revocation_digest(cfg, md) &&
+	     EVP_DigestFinal_ex(md, sid, &sid_len) &&
+	     SSL_CTX_set_session_id_context(ctx, sid, sid_len) == 1;
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		return error_set_ssl(err, TLSKIT_ERR_SYSTEM,
+				     "setting the session id context");
+	return 0;
+}
+
 static TLSKIT_MUST_CHECK int build_role(tlskit_config *cfg, SSL_CTX *ctx, int role,
 					struct tlskit_error *err)
 {
-	static const unsigned char sid_ctx[] = "tlskit";
 	long mode = SSL_MODE_RELEASE_BUFFERS |
 		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
 
@@ -1012,10 +1049,8 @@ static TLSKIT_MUST_CHECK int build_role(tlskit_config *cfg, SSL_CTX *ctx, int ro
 		SSL_CTX_set_dh_auto(ctx, 1);
 		/* One ticket is enough for one resumption and costs less. */
 		SSL_CTX_set_num_tickets(ctx, 1);
-		if (SSL_CTX_set_session_id_context(ctx, sid_ctx,
-						   sizeof(sid_ctx) - 1) != 1)
-			return error_set_ssl(err, TLSKIT_ERR_SYSTEM,
-					     "setting session id context");
+		if (set_session_context(cfg, ctx, err) < 0)
+			return -1;
 		if (cfg->alpn)
 			SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb, cfg);
 	} else if (cfg->alpn &&

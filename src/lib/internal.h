@@ -201,6 +201,9 @@ TLSKIT_HIDDEN int policy_install(tlskit_config *cfg, SSL_CTX *ctx,
 				 struct tlskit_error *err) TLSKIT_MUST_CHECK;
 /* config.c: where the policy lives, and the frozen check for its setters. */
 TLSKIT_HIDDEN struct policy **config_policy_slot(tlskit_config *cfg);
+/* Feeds the allow rules, pins and hook (whom the server admits) into md,
+ * for the session id context: 1 on success. */
+TLSKIT_HIDDEN int policy_digest(tlskit_config *cfg, EVP_MD_CTX *md);
 TLSKIT_HIDDEN int config_settable(tlskit_config *cfg,
 				  const char *what) TLSKIT_MUST_CHECK;
 /* conn.c: the connection of an SSL (NULL if none); its first verification
@@ -246,5 +249,7 @@ TLSKIT_HIDDEN int revocation_install(tlskit_config *cfg, SSL_CTX *ctx,
 				     struct tlskit_error *err) TLSKIT_MUST_CHECK;
 /* config.c: where the CRLs live. */
 TLSKIT_HIDDEN struct revocation **config_revocation_slot(tlskit_config *cfg);
+/* Feeds the CRLs and the check mode into md (see policy_digest). */
+TLSKIT_HIDDEN int revocation_digest(tlskit_config *cfg, EVP_MD_CTX *md);
 
 #endif

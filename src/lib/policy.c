@@ -643,6 +643,29 @@ static int policy_verify_cb(X509_STORE_CTX *store, void *arg)
 	return 0;
 }
 
+int policy_digest(tlskit_config *cfg, EVP_MD_CTX *md)
+{
+	const struct policy *p = *config_policy_slot(cfg);
+	int ok = 1;
+
+	if (!p)
+		return 1;
+	for (size_t i = 0; ok && i < p->rule_count; i++) {
+		int kind = (int)p->rules[i].kind;
+
+		ok = EVP_DigestUpdate(md, &kind, sizeof(kind)) &&
+		     EVP_DigestUpdate(md, p->rules[i].value,
+				      strlen(p->rules[i].value) + 1);
+	}
+	for (size_t i = 0; ok && i < p->pin_count; i++)
+		ok = EVP_DigestUpdate(md, p->pins[i], strlen(p->pins[i]) + 1);
+	/* A hook is code: which one, and with what, is all we can tell. */
+	if (ok && p->hook)
+		ok = EVP_DigestUpdate(md, &p->hook, sizeof(p->hook)) &&
+		     EVP_DigestUpdate(md, &p->hook_arg, sizeof(p->hook_arg));
+	return ok;
+}
+
 /* ---- key log ----------------------------------------------------------- */
 
 static void keylog_cb(const SSL *ssl, const char *line)

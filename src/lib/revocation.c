@@ -492,3 +492,21 @@ int revocation_install(tlskit_config *cfg, SSL_CTX *ctx,
 				     "turning CRL checking on");
 	return 0;
 }
+
+int revocation_digest(tlskit_config *cfg, EVP_MD_CTX *md)
+{
+	const struct revocation *r = *config_revocation_slot(cfg);
+	unsigned char fp[EVP_MAX_MD_SIZE];
+	unsigned int len;
+	int check, ok = 1;
+
+	if (!r)
+		return 1;
+	check = (int)r->check;
+	ok = EVP_DigestUpdate(md, &check, sizeof(check));
+	for (int i = 0; ok && i < sk_X509_CRL_num(r->crls); i++)
+		ok = X509_CRL_digest(sk_X509_CRL_value(r->crls, i),
+				     EVP_sha256(), fp, &len) == 1 &&
+		     EVP_DigestUpdate(md, fp, len);
+	return ok;
+}

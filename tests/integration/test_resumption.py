@@ -274,3 +274,32 @@ def test_reload_keeps_own_ticket_keys(start_echo, pki, version):
     echo.wait_log(r"reloaded certificates and keys")
     _, reused = echo_once(ctx, echo, session)
     assert reused
+
+
+# ---- sessions resume only under the rules they were admitted by ----------
+
+def mtls_context(pki, version):
+    ctx = client_context(pki, version)
+    ctx.load_cert_chain(str(pki.client), str(pki.client_key))
+    return ctx
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_shared_keys_do_not_carry_a_session_past_other_allow_rules(
+        start_echo, pki, key_files, version):
+    """A resumed session skips verification: alice, admitted by a server
+    allowing alice, must not resume on a server (same ticket keys, same CA)
+    that allows only bob; she gets a full handshake there, and is refused."""
+    k1, _ = key_files
+    common = (*pki.server_args(), "--ca", pki.ca, "--ticket-keys", k1)
+    alice_ok = start_echo(*common, "--allow-cn", "alice")
+    alice_too = start_echo(*common, "--allow-cn", "alice")
+    bob_only = start_echo(*common, "--allow-cn", "bob")
+    ctx = mtls_context(pki, version)
+    session, _ = echo_once(ctx, alice_ok)
+    _, reused = echo_once(ctx, alice_too, session)
+    assert reused, "the same rules should resume"
+    with pytest.raises((ssl.SSLError, ConnectionError, AssertionError)):
+        echo_once(ctx, bob_only, session)
+    line = bob_only.wait_log(r"handshake failed")
+    assert "not authorized" in line and "alice" in line, line
