@@ -482,3 +482,25 @@ def test_sighup_rereads_crls(start_echo, rev, tmp_path):
     assert f"loading CRL file '{crl}': no CRL in it" in line, line
     assert py_client(rev.ca, echo.port, rev.alice) == ("echo", b"ping\n")
     assert py_client(rev.ca, echo.port, rev.bob, data=b"")[0] == "error"
+
+
+def test_sighup_rereads_the_ocsp_staple(tlskit, start_echo, rev, tmp_path):
+    staple = tmp_path / "staple.der"
+    shutil.copy(rev.ocsp_good, staple)
+    echo = start_echo(*rev.server_args(), "--ocsp-staple", staple)
+
+    def connect():
+        return tlskit.connect(f"localhost:{echo.port}", "--ca", rev.ca,
+                              "--require-ocsp", input=b"ping\n")
+
+    assert connect().rc == 0
+    shutil.copy(rev.ocsp_forged, staple)  # signed by the wrong key
+    os.kill(echo.proc.pid, signal.SIGHUP)
+    echo.wait_log(r"reloaded certificates and keys")
+    r = connect()
+    assert r.rc == 6, r
+    staple.write_bytes(b"garbage")
+    os.kill(echo.proc.pid, signal.SIGHUP)
+    line = echo.wait_log(r"reload failed")
+    assert str(staple) in line, line
+    assert connect().rc == 6  # the previous (forged) staple is still served

@@ -183,3 +183,29 @@ def test_cert_key_pairs_must_match(tlskit, sni):
 def test_sni_strict_is_for_servers(tlskit, pki):
     r = tlskit.connect("127.0.0.1:1", "--ca", pki.ca, "--sni-strict")
     assert r.rc == 2, r
+
+
+def test_sighup_rereads_the_certificate_set(start_echo, sni, pki, tmp_path):
+    """Issue 5 item 9: the SNI set lives in files and is re-read on
+    reload; a bad new set keeps the old one."""
+    import os
+    import shutil
+    import signal
+    second_cert, second_key = tmp_path / "second.pem", tmp_path / "second.key"
+    shutil.copy(sni.b[0], second_cert)
+    shutil.copy(sni.b[1], second_key)
+    echo = start_echo(*sni.args(sni.a_ec, (second_cert, second_key)))
+    assert served(s_client(echo, pki, "-servername", "b.test")[1])[0] == "b.test"
+    shutil.copy(sni.w[0], second_cert)  # the second slot now holds *.w.test
+    shutil.copy(sni.w[1], second_key)
+    os.kill(echo.proc.pid, signal.SIGHUP)
+    echo.wait_log(r"reloaded")
+    out = s_client(echo, pki, "-servername", "x.w.test")[1]
+    assert served(out)[0] == "*.w.test", out
+    out = s_client(echo, pki, "-servername", "b.test")[1]
+    assert served(out)[0] == "a.test", out  # b.test is gone: the default
+    second_key.write_text("garbage\n")
+    os.kill(echo.proc.pid, signal.SIGHUP)
+    echo.wait_log(r"reload failed.*keeping the previous configuration")
+    out = s_client(echo, pki, "-servername", "x.w.test")[1]
+    assert served(out)[0] == "*.w.test", out
