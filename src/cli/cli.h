@@ -128,6 +128,10 @@ struct cli_tls_opts {
 /* Records a shared TLS option; 1 if c was one, 0 if not. */
 int cli_tls_opt(struct cli_tls_opts *opts, int c, const char *arg);
 
+/* --timeout SECS ("10", "0.5"; at least 1 ms) into *out_ms: 0, or the
+ * usage exit code after saying so. */
+int cli_parse_timeout(const char *cmd, const char *text, int *out_ms);
+
 /*
  * Builds and checks a config for role from opts. On failure prints the
  * error (naming the option/file) and returns the exit code; 0 on success.

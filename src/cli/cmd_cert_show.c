@@ -24,7 +24,6 @@
 
 #define CMD "cert show"
 #define DEFAULT_TIMEOUT_MS 10000
-#define MAX_TIMEOUT_MS (INT_MAX / 2)
 #define MAX_CHECK_DAYS 36500
 #define DAY 86400
 
@@ -113,20 +112,6 @@ static int usage_error(const char *fmt, const char *arg)
 	return CLI_EXIT_USAGE;
 }
 
-static int parse_timeout(const char *text, int *out_ms)
-{
-	char *end;
-	double secs;
-
-	errno = 0;
-	secs = strtod(text, &end);
-	if (errno || end == text || *end || !(secs * 1000 >= 1) ||
-	    secs * 1000 > MAX_TIMEOUT_MS)
-		return usage_error("--timeout: '%s' is not a number of seconds (at least 0.001)",
-				   text);
-	*out_ms = (int)(secs * 1000);
-	return 0;
-}
 
 static int parse_days(const char *text, int *out)
 {
@@ -173,7 +158,7 @@ static int parse_option(struct show_args *a, int c, char **argv)
 	case OPT_CHECK_DAYS:
 		return parse_days(optarg, &a->check_days);
 	case OPT_TIMEOUT:
-		return parse_timeout(optarg, &a->timeout_ms);
+		return cli_parse_timeout(CMD, optarg, &a->timeout_ms);
 	}
 	return option_error(c, argv);
 }

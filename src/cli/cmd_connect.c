@@ -31,7 +31,6 @@
 
 #define CMD "connect"
 #define DEFAULT_TIMEOUT_MS 10000
-#define MAX_TIMEOUT_MS (INT_MAX / 2)
 #define UP_SIZE (16 * 1024)	/* stdin -> TLS: one record at a time */
 #define DOWN_SIZE (64 * 1024)	/* TLS -> stdout: a few records of slack */
 #define PUMP_ROUNDS_MAX 64	/* then poll again, so no side starves */
@@ -167,20 +166,6 @@ static int usage_error(const char *fmt, const char *arg)
 	return CLI_EXIT_USAGE;
 }
 
-static int parse_timeout(const char *text, int *out_ms)
-{
-	char *end;
-	double secs;
-
-	errno = 0;
-	secs = strtod(text, &end);
-	if (errno || end == text || *end || !(secs * 1000 >= 1) ||
-	    secs * 1000 > MAX_TIMEOUT_MS)
-		return usage_error("--timeout: '%s' is not a number of seconds (at least 0.001)",
-				   text);
-	*out_ms = (int)(secs * 1000);
-	return 0;
-}
 
 /* getopt_long's '?' and ':', in our own words (opterr is off). */
 static int option_error(int c, char **argv)
@@ -222,7 +207,7 @@ static int parse_option(struct connect_args *a, int c, char **argv)
 		a->quiet = 1;
 		return 0;
 	case OPT_TIMEOUT:
-		return parse_timeout(optarg, &a->timeout_ms);
+		return cli_parse_timeout(CMD, optarg, &a->timeout_ms);
 	case OPT_RECONNECT:
 		return parse_reconnect(optarg, &a->reconnect);
 	case OPT_SESSION_IN:

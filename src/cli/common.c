@@ -2,6 +2,8 @@
  * common.c - what every tlskit subcommand shares: messages, exit codes and
  * the TLS options that become a tlskit_config.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +173,23 @@ static int revocation_opt(struct cli_tls_opts *opts, int c, const char *arg)
 		return 1;
 	case OPT_REQUIRE_OCSP: opts->ocsp = TLSKIT_OCSP_REQUIRE; return 1;
 	}
+	return 0;
+}
+
+int cli_parse_timeout(const char *cmd, const char *text, int *out_ms)
+{
+	char *end;
+	double secs;
+
+	errno = 0;
+	secs = strtod(text, &end);
+	if (errno || end == text || *end || !(secs * 1000 >= 1) ||
+	    secs * 1000 > INT_MAX / 2) {
+		cli_error(cmd, "--timeout: '%s' is not a number of seconds (at least 0.001) (see 'tlskit %s --help')",
+			  text, cmd);
+		return CLI_EXIT_USAGE;
+	}
+	*out_ms = (int)(secs * 1000);
 	return 0;
 }
 
