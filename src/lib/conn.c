@@ -451,18 +451,29 @@ int tlskit_connect_fd(tlskit_conn *conn, int fd, const char *servername)
 	return conn_start_client(conn, fd, servername, 0);
 }
 
-int tlskit_connect_cbs(tlskit_conn *conn, tlskit_read_cb rcb,
-		       tlskit_write_cb wcb, void *arg, const char *servername)
+/* Either role over the caller's callbacks. */
+static TLSKIT_MUST_CHECK int start_cbs(tlskit_conn *conn, enum tlskit_role role,
+				       tlskit_read_cb rcb, tlskit_write_cb wcb,
+				       void *arg)
 {
 	if (!conn)
 		return -1;
 	error_clear(&conn->err);
 	if (!rcb || !wcb)
 		return error_set(&conn->err, TLSKIT_ERR_USAGE,
-				 "connecting: read and write callbacks are required");
-	if (setup_ssl(conn, TLSKIT_CLIENT) < 0)
+				 "%s: read and write callbacks are required",
+				 role == TLSKIT_CLIENT ? "connecting" : "accepting");
+	if (setup_ssl(conn, role) < 0)
 		return -1;
 	set_cb_transport(conn, rcb, wcb, arg);
+	return 0;
+}
+
+int tlskit_connect_cbs(tlskit_conn *conn, tlskit_read_cb rcb,
+		       tlskit_write_cb wcb, void *arg, const char *servername)
+{
+	if (start_cbs(conn, TLSKIT_CLIENT, rcb, wcb, arg) < 0)
+		return -1;
 	return setup_servername(conn, servername);
 }
 
@@ -483,16 +494,7 @@ int tlskit_accept_fd(tlskit_conn *conn, int fd)
 int tlskit_accept_cbs(tlskit_conn *conn, tlskit_read_cb rcb,
 		      tlskit_write_cb wcb, void *arg)
 {
-	if (!conn)
-		return -1;
-	error_clear(&conn->err);
-	if (!rcb || !wcb)
-		return error_set(&conn->err, TLSKIT_ERR_USAGE,
-				 "accepting: read and write callbacks are required");
-	if (setup_ssl(conn, TLSKIT_SERVER) < 0)
-		return -1;
-	set_cb_transport(conn, rcb, wcb, arg);
-	return 0;
+	return start_cbs(conn, TLSKIT_SERVER, rcb, wcb, arg);
 }
 
 /* ---- describing failures ---------------------------------------------- */

@@ -25,6 +25,7 @@
 
 #include "tlskit.h"
 #include "test_pki.h"
+#include "test_mem_transport.h"
 
 /* ---- test PKI ---------------------------------------------------------- */
 
@@ -95,50 +96,7 @@ static tlskit_config *client_config(const char *ca)
 	return cfg;
 }
 
-/* ---- in-memory transport ----------------------------------------------- */
-
-struct pipe_buf {
-	unsigned char data[1 << 16];
-	size_t len;
-	int closed;
-};
-
-struct end {
-	struct pipe_buf *in;
-	struct pipe_buf *out;
-};
-
-static ssize_t mem_read(void *arg, void *buf, size_t len)
-{
-	struct end *e = arg;
-
-	if (e->in->len == 0)
-		return e->in->closed ? 0 : TLSKIT_WANT_READ;
-	if (len > e->in->len)
-		len = e->in->len;
-	memcpy(buf, e->in->data, len);
-	memmove(e->in->data, e->in->data + len, e->in->len - len);
-	e->in->len -= len;
-	return (ssize_t)len;
-}
-
-static ssize_t mem_write(void *arg, const void *buf, size_t len)
-{
-	struct end *e = arg;
-	size_t room = sizeof(e->in->data) - e->out->len;
-
-	if (e->out->closed) {
-		errno = EPIPE;
-		return -1;
-	}
-	if (room == 0)
-		return TLSKIT_WANT_WRITE;
-	if (len > room)
-		len = room;
-	memcpy(e->out->data + e->out->len, buf, len);
-	e->out->len += len;
-	return (ssize_t)len;
-}
+/* ---- in-memory pair (test_mem_transport.h) ------------------------------ */
 
 struct pair {
 	tlskit_config *ccfg, *scfg;
