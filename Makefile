@@ -17,6 +17,11 @@ ifeq ($(SANITIZE),1)
 B        ?= build-asan
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined
+else ifeq ($(SANITIZE),fuzz)
+# libFuzzer targets (tests/fuzz/) with ASan + UBSan; needs clang.
+B        ?= build-fuzz
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
 B        ?= build
 SANFLAGS :=
@@ -36,6 +41,7 @@ ENG_SRC  := $(sort $(wildcard src/engine/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 EX_SRC   := $(sort $(wildcard examples/*.c))
 UT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 PIC_OBJ  := $(LIB_SRC:%.c=$(B)/pic/%.o)
@@ -43,11 +49,12 @@ ENG_OBJ  := $(ENG_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
 EXAMPLES := $(EX_SRC:examples/%.c=$(B)/examples/%)
 UNITS    := $(UT_SRC:tests/unit/%.c=$(B)/tests/%)
+FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
 SONAME   := libtlskit.so.$(SOVERSION)
 REALNAME := libtlskit.so.$(VERSION)
 
-.PHONY: FORCE all lib examples unit clean install uninstall check test test-plain \
+.PHONY: FORCE all lib examples unit fuzzers fuzz clean install uninstall check test test-plain \
         test-asan demo deps deps-test
 all: lib $(B)/tlskit examples $(B)/tlskit.pc
 
@@ -86,6 +93,17 @@ $(B)/tests/%: tests/unit/%.c $(B)/libtlskit.a $(B)/obj/src/cli/json.o include/tl
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isrc/lib $(CFLAGS) -MMD -MP -o $@ $< $(B)/obj/src/cli/json.o $(B)/libtlskit.a \
 	    $(LDFLAGS) $(SSL_LIBS) -lcmocka
+
+fuzzers: $(FUZZERS)
+
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/libtlskit.a include/tlskit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(B)/libtlskit.a \
+	    $(LDFLAGS) $(SSL_LIBS)
+
+# Builds the fuzz targets and runs each for FUZZ_SECONDS (scripts/fuzz.sh).
+fuzz:
+	sh scripts/fuzz.sh
 
 # pkg-config file for PREFIX; `make install` writes it again for its own.
 define write_pc
@@ -133,7 +151,7 @@ check: deps-test
 test: check
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-clang build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(ENG_OBJ:.o=.d) $(CLI_OBJ:.o=.d) \
-	 $(EXAMPLES:=.d) $(UNITS:=.d)
+	 $(EXAMPLES:=.d) $(UNITS:=.d) $(FUZZERS:=.d)

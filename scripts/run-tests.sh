@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: builds with gcc and clang (-Werror), then runs the
 # cmocka unit tests and the pytest integration tests twice: on the plain
-# build and on the AddressSanitizer + UndefinedBehaviorSanitizer build.
+# build and on the AddressSanitizer + UndefinedBehaviorSanitizer build,
+# then each libFuzzer target (tests/fuzz) for FUZZ_SECONDS (default 20).
 # Ends with cmocka's and pytest's own summaries and one plain line
 # "N passed, N failed".
 set -uo pipefail
@@ -68,6 +69,20 @@ if build SANITIZE=1; then
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	run_units build-asan
 	run_integration build-asan
+fi
+
+# Fuzz smoke: each libFuzzer target for a short while (longer by hand:
+# FUZZ_SECONDS=600 sh scripts/fuzz.sh).
+step "fuzz: ${FUZZ_SECONDS:=20}s per target"
+out="$log/fuzz.out"
+FUZZ_SECONDS=$FUZZ_SECONDS sh scripts/fuzz.sh 2>&1 | tee "$out"
+n=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$out")
+if [ -n "$n" ]; then
+	passed=$((passed + ${n% *}))
+	failed=$((failed + ${n#* }))
+else
+	echo "fuzzing did not finish"
+	failed=$((failed + 1))
 fi
 
 echo
