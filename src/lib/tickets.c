@@ -38,19 +38,33 @@ struct ticket_key {
 	size_t len; /* 16 (AES-128, 48-byte file) or 32 */
 };
 
+/*
+ * Our own keys, when no file was given: a ring of generations. The key of
+ * generation g is in ring[g % KEY_RING]; generation gen encrypts, gen and
+ * gen - 1 decrypt. Handshakes only read (gen with acquire, then the slot):
+ * no lock on the per-connection path. A writer (rotation, a reload's
+ * inheritance) fills the next slots under the lock, then publishes gen
+ * with release. A slot is refilled only KEY_RING - 2 publications after
+ * it stopped decrypting, which at one rotation interval each (or one
+ * reload each) no reader's copy of 88 bytes outlasts.
+ */
+#define KEY_RING 8
+
+struct key_slot {
+	struct ticket_key key;
+	time_t since; /* when it began encrypting */
+	int set;
+};
+
 struct tickets {
 	int disabled;
 	long rotation;
 	struct ticket_key files[MAX_KEY_FILES];
 	size_t file_count;
-	/* Our own keys, when no file was given. */
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* writers of the ring only */
 	int lock_ready;
-	struct ticket_key current;
-	struct ticket_key previous;
-	int have_current;
-	int have_previous;
-	time_t current_since;
+	struct key_slot ring[KEY_RING];
+	unsigned int gen; /* atomic; 0: no key made yet */
 };
 
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
@@ -197,6 +211,8 @@ out:
 	return ret;
 }
 
+static void inherit_keys(struct tickets *t, struct tickets *src);
+
 int tlskit_config_inherit_tickets(tlskit_config *cfg, tlskit_config *from)
 {
 	struct tickets *src, *t;
@@ -216,15 +232,7 @@ int tlskit_config_inherit_tickets(tlskit_config *cfg, tlskit_config *from)
 		return -1;
 	if (t->disabled || t->file_count)
 		return 0;
-	pthread_mutex_lock(&src->lock);
-	pthread_mutex_lock(&t->lock);
-	t->current = src->current;
-	t->previous = src->previous;
-	t->have_current = src->have_current;
-	t->have_previous = src->have_previous;
-	t->current_since = src->current_since;
-	pthread_mutex_unlock(&t->lock);
-	pthread_mutex_unlock(&src->lock);
+	inherit_keys(t, src);
 	return 0;
 }
 
@@ -238,43 +246,98 @@ static TLSKIT_MUST_CHECK int new_key(struct ticket_key *k)
 	       RAND_priv_bytes(k->hmac, sizeof(k->hmac)) == 1 ? 0 : -1;
 }
 
-/* Under t->lock: a new current key when the interval is over. */
-static TLSKIT_MUST_CHECK int rotate_if_due(struct tickets *t)
+static struct key_slot *slot_of(struct tickets *t, unsigned int gen)
+{
+	return &t->ring[gen % KEY_RING];
+}
+
+static unsigned int published(struct tickets *t)
+{
+	return __atomic_load_n(&t->gen, __ATOMIC_ACQUIRE);
+}
+
+/* Generation 0 means "none": skipped when the count wraps. */
+static unsigned int next_gen(unsigned int gen)
+{
+	return gen + 1 ? gen + 1 : 1;
+}
+
+static int due(struct tickets *t, unsigned int gen, time_t now)
+{
+	return gen == 0 || now - slot_of(t, gen)->since >= t->rotation;
+}
+
+/* Under t->lock: the slot of generation gen filled, then published. */
+static void publish(struct tickets *t, unsigned int gen,
+		    const struct ticket_key *key, time_t since)
+{
+	struct key_slot *k = slot_of(t, gen);
+
+	k->key = *key;
+	k->since = since;
+	k->set = 1;
+	__atomic_store_n(&t->gen, gen, __ATOMIC_RELEASE);
+}
+
+/* The encrypting generation, a new one first when the interval is over
+ * (rare: only then is the lock taken); 0 if no key could be made. */
+static unsigned int current_gen(struct tickets *t)
 {
 	time_t now = time(NULL);
+	unsigned int gen = published(t);
 	struct ticket_key fresh;
 
-	if (t->have_current && now - t->current_since < t->rotation)
-		return 0;
-	if (new_key(&fresh) < 0)
-		return -1;
-	if (t->have_current) {
-		t->previous = t->current;
-		t->have_previous = 1;
+	if (!due(t, gen, now))
+		return gen;
+	pthread_mutex_lock(&t->lock);
+	gen = published(t); /* another thread may have rotated meanwhile */
+	if (due(t, gen, now) && new_key(&fresh) == 0) {
+		gen = next_gen(gen);
+		publish(t, gen, &fresh, now);
 	}
-	t->current = fresh;
-	t->have_current = 1;
-	t->current_since = now;
 	OPENSSL_cleanse(&fresh, sizeof(fresh));
-	return 0;
+	pthread_mutex_unlock(&t->lock);
+	return gen;
+}
+
+/* A reload's new config takes over the old one's keys, so that clients
+ * resume across it: src's current and previous keys become t's. */
+static void inherit_keys(struct tickets *t, struct tickets *src)
+{
+	unsigned int from = published(src);
+	struct key_slot cur, prev;
+	unsigned int gen;
+
+	if (from == 0)
+		return;
+	cur = *slot_of(src, from);
+	prev = *slot_of(src, from - 1);
+	pthread_mutex_lock(&t->lock);
+	gen = published(t);
+	if (prev.set && from - 1 != 0) {
+		gen = next_gen(gen);
+		publish(t, gen, &prev.key, prev.since);
+	}
+	publish(t, next_gen(gen), &cur.key, cur.since);
+	pthread_mutex_unlock(&t->lock);
+	OPENSSL_cleanse(&cur, sizeof(cur));
+	OPENSSL_cleanse(&prev, sizeof(prev));
 }
 
 static TLSKIT_MUST_CHECK int encrypt_key(struct tickets *t,
 					 struct ticket_key *out)
 {
-	int ret = 0;
+	unsigned int gen;
 
 	if (t->file_count) {
 		*out = t->files[0];
 		return 0;
 	}
-	pthread_mutex_lock(&t->lock);
-	if (rotate_if_due(t) < 0)
-		ret = -1;
-	else
-		*out = t->current;
-	pthread_mutex_unlock(&t->lock);
-	return ret;
+	gen = current_gen(t);
+	if (gen == 0)
+		return -1;
+	*out = slot_of(t, gen)->key;
+	return 0;
 }
 
 /* 1: the encrypting key; 2: an older one (the client gets a fresh ticket);
@@ -282,6 +345,7 @@ static TLSKIT_MUST_CHECK int encrypt_key(struct tickets *t,
 static int decrypt_key(struct tickets *t, const unsigned char *name,
 		       struct ticket_key *out)
 {
+	unsigned int gen;
 	int found = 0;
 
 	for (size_t i = 0; i < t->file_count; i++)
@@ -291,21 +355,18 @@ static int decrypt_key(struct tickets *t, const unsigned char *name,
 		}
 	if (t->file_count)
 		return 0;
-	pthread_mutex_lock(&t->lock);
 	/* Rotating here too keeps a key from decrypting longer than two
 	 * intervals on a server that issues no new tickets. */
-	if (rotate_if_due(t) == 0) {
-		if (t->have_current &&
-		    !memcmp(t->current.name, name, KEY_NAME_LEN)) {
-			*out = t->current;
-			found = 1;
-		} else if (t->have_previous &&
-			   !memcmp(t->previous.name, name, KEY_NAME_LEN)) {
-			*out = t->previous;
-			found = 2;
+	gen = current_gen(t);
+	for (unsigned int age = 0; gen && age < 2 && !found; age++) {
+		const struct key_slot *k = slot_of(t, gen - age);
+
+		if (gen - age != 0 && k->set &&
+		    !memcmp(k->key.name, name, KEY_NAME_LEN)) {
+			*out = k->key;
+			found = age == 0 ? 1 : 2;
 		}
 	}
-	pthread_mutex_unlock(&t->lock);
 	return found;
 }
 
