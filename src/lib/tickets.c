@@ -411,6 +411,12 @@ static int ticket_key_cb(SSL *ssl, unsigned char name[16],
 		 * handshake and a new ticket. */
 		if (!found)
 			return 0;
+		/* TLS 1.3 tickets are for one use (RFC 8446 C.4: clients
+		 * that care for privacy never offer one twice): a resumed
+		 * session gets a new ticket, or every other connection of
+		 * such a client would be a full handshake. */
+		if (SSL_version(ssl) >= TLS1_3_VERSION)
+			found = 2;
 		ret = key_init(&key, iv, cctx, hctx, 0) ? found : -1;
 	}
 out:

@@ -210,6 +210,23 @@ def test_session_out_then_in_resumes(tlskit, start_echo, pki, tmp_path,
     assert f"session from '{path}' resumed" in r.err, r
 
 
+def test_tls13_resumption_hands_out_a_fresh_ticket(tlskit, start_echo, pki,
+                                                   tmp_path):
+    """TLS 1.3 tickets are single-use for careful clients (RFC 8446 C.4):
+    each resumed connection must bring a new ticket, so a chain of
+    connections that never offers a ticket twice resumes every time."""
+    echo = start_echo(*pki.server_args())
+    sessions = [tmp_path / f"s{i}.pem" for i in range(4)]
+    r = tlskit.connect(echo.addr, "--ca", pki.ca, "--session-out",
+                       sessions[0], input=b"0\n")
+    assert r.rc == 0, r
+    for prev, nxt in zip(sessions, sessions[1:]):
+        r = tlskit.connect(echo.addr, "--ca", pki.ca, "--session-in", prev,
+                           "--session-out", nxt, input=b"n\n")
+        assert r.rc == 0 and f"session from '{prev}' resumed" in r.err, r
+        assert nxt.read_bytes() != prev.read_bytes(), "no new ticket"
+
+
 def test_saved_session_resumes_in_openssl_s_client(tlskit, start_echo, pki,
                                                    tmp_path):
     import subprocess
