@@ -957,6 +957,15 @@ int cmd_bench(int argc, char **argv)
 	rc = cli_tls_config(CMD, &a.tls, TLSKIT_CLIENT, &cfg);
 	if (rc != 0)
 		return rc;
+	/* A busy connection that gives its buffers back after every record
+	 * pays two large allocations per request; only idle mode, holding
+	 * thousands of quiet connections, wants the memory back. */
+	if (a.mode != BENCH_IDLE &&
+	    tlskit_config_set_release_buffers(cfg, 0) < 0) {
+		cli_error(CMD, "%s", tlskit_config_error(cfg));
+		tlskit_config_free(cfg);
+		return CLI_EXIT_IO;
+	}
 	rc = bench_with_config(&a, cfg);
 	tlskit_config_free(cfg);
 	return rc;

@@ -79,6 +79,7 @@ struct tlskit_config {
 	struct tickets *tickets; /* session ticket keys (tickets.c) */
 	struct sni *sni; /* more certificates, chosen by SNI (sni.c) */
 	struct revocation *revocation; /* CRLs (revocation.c) */
+	int keep_buffers; /* no SSL_MODE_RELEASE_BUFFERS (set_release_buffers) */
 };
 
 const char *protocol_name(int version)
@@ -1037,8 +1038,10 @@ static TLSKIT_MUST_CHECK int set_session_context(tlskit_config *cfg,
 static TLSKIT_MUST_CHECK int build_role(tlskit_config *cfg, SSL_CTX *ctx, int role,
 					struct tlskit_error *err)
 {
-	long mode = SSL_MODE_RELEASE_BUFFERS |
-		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+	long mode = SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+
+	if (!cfg->keep_buffers)
+		mode |= SSL_MODE_RELEASE_BUFFERS;
 
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 					 SSL_OP_NO_RENEGOTIATION);
@@ -1111,13 +1114,19 @@ SSL_CTX *config_ctx(tlskit_config *cfg, enum tlskit_role role,
 		return NULL;
 	}
 	i = role == TLSKIT_SERVER ? ROLE_SERVER : ROLE_CLIENT;
+	/* Built once, then only read: every connection after the first
+	 * takes it without the lock (the release store below publishes a
+	 * context that is complete). */
+	ctx = __atomic_load_n(&cfg->ctx[i], __ATOMIC_ACQUIRE);
+	if (ctx)
+		return ctx;
 	pthread_mutex_lock(&cfg->lock);
 	ctx = cfg->ctx[i];
 	if (!ctx) {
 		error_clear(&local);
 		ctx = build_ctx(cfg, i, &local);
 		if (ctx) {
-			cfg->ctx[i] = ctx;
+			__atomic_store_n(&cfg->ctx[i], ctx, __ATOMIC_RELEASE);
 			atomic_store(&cfg->frozen, 1);
 		} else {
 			cfg->err = local;
@@ -1163,6 +1172,28 @@ int tlskit_config_check(tlskit_config *cfg, enum tlskit_role role)
 		return -1;
 	error_clear(&cfg->err);
 	return config_ctx(cfg, role, &cfg->err) ? 0 : -1;
+}
+
+/* Unlike the other setters this one may follow tlskit_config_check(): the
+ * mode is a per-connection buffer policy that SSL_new() copies, so the
+ * built contexts take it too, before any connection is made from them. */
+int tlskit_config_set_release_buffers(tlskit_config *cfg, int release)
+{
+	if (!cfg)
+		return -1;
+	error_clear(&cfg->err);
+	pthread_mutex_lock(&cfg->lock);
+	cfg->keep_buffers = !release;
+	for (int i = 0; i < ROLE_COUNT; i++) {
+		if (!cfg->ctx[i])
+			continue;
+		if (release)
+			SSL_CTX_set_mode(cfg->ctx[i], SSL_MODE_RELEASE_BUFFERS);
+		else
+			SSL_CTX_clear_mode(cfg->ctx[i], SSL_MODE_RELEASE_BUFFERS);
+	}
+	pthread_mutex_unlock(&cfg->lock);
+	return 0;
 }
 
 int tlskit_config_cert_validity(tlskit_config *cfg, struct tlskit_error *err)

@@ -115,6 +115,17 @@ def test_requests_bound_is_exact(tlskit, pki, echo, mode):
     assert doc["threads"] == 2
 
 
+@pytest.mark.parametrize("size", [40 * 1024, 300 * 1024])
+def test_rr_request_of_many_records(tlskit, pki, echo, size):
+    """A request of several TLS records, or of more than the 256 KiB
+    window: written in parts while its echo is read, every byte back."""
+    r, doc = bench_json(tlskit, "rr", f"127.0.0.1:{echo.port}", "--ca",
+                        pki.ca, "-n", "20", "-c", "2", "--size", str(size))
+    assert_sane(r, doc)
+    assert doc["operations"] == 20, doc
+    assert doc["bytes"] == 20 * size, doc
+
+
 def test_duration_bound(tlskit, pki, echo):
     r, doc = bench_json(tlskit, "rr", f"127.0.0.1:{echo.port}", "--ca",
                         pki.ca, "-d", "1", "-c", "2")

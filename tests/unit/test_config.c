@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "internal.h"
 #include "tlskit.h"
 #include "test_pki.h"
 
@@ -485,6 +486,40 @@ static void test_cert_validity(void **state)
 	tlskit_config_free(cfg);
 }
 
+static int releases_buffers(tlskit_config *cfg, enum tlskit_role role)
+{
+	SSL_CTX *ctx = config_ctx(cfg, role, NULL);
+
+	assert_non_null(ctx);
+	return (SSL_CTX_get_mode(ctx) & SSL_MODE_RELEASE_BUFFERS) != 0;
+}
+
+/* Released by default; the choice reaches contexts built before or after
+ * it, and leaves the other modes alone. */
+static void test_release_buffers(void **state)
+{
+	tlskit_config *cfg = tlskit_config_new();
+
+	(void)state;
+	assert_int_equal(tlskit_config_set_release_buffers(NULL, 0), -1);
+	assert_int_equal(releases_buffers(cfg, TLSKIT_CLIENT), 1);
+	assert_int_equal(tlskit_config_set_release_buffers(cfg, 0), 0);
+	assert_int_equal(releases_buffers(cfg, TLSKIT_CLIENT), 0);
+	assert_true(SSL_CTX_get_mode(config_ctx(cfg, TLSKIT_CLIENT, NULL)) &
+		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	assert_int_equal(tlskit_config_set_cert_file(cfg, pki("server.pem")), -1);
+	tlskit_config_free(cfg);
+
+	cfg = tlskit_config_new();
+	assert_int_equal(tlskit_config_set_release_buffers(cfg, 0), 0);
+	assert_int_equal(tlskit_config_set_cert_file(cfg, pki("server.pem")), 0);
+	assert_int_equal(tlskit_config_set_key_file(cfg, pki("server.key")), 0);
+	assert_int_equal(releases_buffers(cfg, TLSKIT_SERVER), 0);
+	assert_int_equal(tlskit_config_set_release_buffers(cfg, 1), 0);
+	assert_int_equal(releases_buffers(cfg, TLSKIT_SERVER), 1);
+	tlskit_config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_cipher_lists),
 		cmocka_unit_test(test_other_setters),
 		cmocka_unit_test(test_cert_validity),
+		cmocka_unit_test(test_release_buffers),
 	};
 
 	return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
