@@ -8,11 +8,21 @@
  * from the run queue when it stopped with work left (budget, or data that
  * OpenSSL already holds). conn_run() is the one place where the library's
  * WANT codes become waits.
+ *
+ * The TLS connection runs over our own callbacks: reads go straight to the
+ * socket (with read-ahead on, as much as it holds), writes are collected in
+ * c->out during a run and leave with one send() at its end, so a handshake
+ * flight, a session ticket and echoed records cost one system call per
+ * wake-up. Output the socket cannot take waits in c->out (bounded); until it
+ * has gone, the connection does nothing else, so reading stops.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "engine_internal.h"
@@ -33,6 +43,162 @@ enum step_end {
 	STEP_HANDSHAKE_FAILED,
 	STEP_FAILED,
 };
+
+/* ---- transport ------------------------------------------------------ */
+
+static bool would_block(int e)
+{
+	return e == EAGAIN || e == EWOULDBLOCK;
+}
+
+/*
+ * The library's read callback: the socket itself. CAN_READ clear means the
+ * socket was found drained since its last edge, so a read would only say
+ * EAGAIN: it is not made. A short read proves that as well as EAGAIN does
+ * (what arrives after it raises a new edge), which saves the EAGAIN read
+ * per wake-up, except once the peer shut its side: a FIN taken with the
+ * data raises no new edge, and the read that returns 0 must still happen.
+ */
+static ssize_t conn_recv(void *arg, void *buf, size_t len)
+{
+	struct engine_conn *c = arg;
+	ssize_t n;
+
+	if (!(c->ready & CAN_READ))
+		return TLSKIT_WANT_READ;
+	do
+		n = read(c->io.fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && would_block(errno)) {
+		c->ready &= (uint8_t)~CAN_READ;
+		return TLSKIT_WANT_READ;
+	}
+	if (n > 0 && (size_t)n < len && !c->peer_shut)
+		c->ready &= (uint8_t)~CAN_READ;
+	return n;
+}
+
+/* The collected output, then len bytes of data, in one system call: how
+ * much of both went, or -1 with errno set. */
+static ssize_t send_out(struct engine_conn *c, const void *data, size_t len)
+{
+	struct iovec iov[2];
+	struct msghdr msg = { .msg_iov = iov };
+	ssize_t n;
+
+	if (c->out && c->out->len)
+		iov[msg.msg_iovlen++] = (struct iovec){ c->out->data,
+							 c->out->len };
+	if (len)
+		iov[msg.msg_iovlen++] = (struct iovec){ (void *)data, len };
+	do
+		n = msg.msg_iovlen == 1 ?
+			send(c->io.fd, iov[0].iov_base, iov[0].iov_len,
+			     MSG_NOSIGNAL) :
+			sendmsg(c->io.fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && would_block(errno))
+		c->ready &= (uint8_t)~CAN_WRITE;
+	return n;
+}
+
+/* Drops n sent bytes from the front of the collected output (its buffer
+ * goes back once empty); returns how many of n were beyond it. */
+static size_t out_consume(struct engine_conn *c, size_t n)
+{
+	struct engine_buf *b = c->out;
+	size_t held = b ? b->len : 0;
+
+	if (n >= held) {
+		engine_buf_put(c->eng, b);
+		c->out = NULL;
+		return n - held;
+	}
+	/* Short of what was held: the socket is full, the rest waits. */
+	memmove(b->data, b->data + n, held - n);
+	b->len = held - n;
+	c->ready &= (uint8_t)~CAN_WRITE;
+	return 0;
+}
+
+static bool out_append(struct engine_conn *c, const void *data, size_t len)
+{
+	if (!c->out) {
+		c->out = engine_buf_get(c->eng);
+		if (!c->out) {
+			errno = ENOMEM;
+			return false;
+		}
+		c->out->len = 0;
+	}
+	memcpy(c->out->data + c->out->len, data, len);
+	c->out->len += len;
+	return true;
+}
+
+/*
+ * The library's write callback: collects. What does not fit (a full-sized
+ * record) leaves at once with what was collected before it; what the
+ * socket then cannot take is kept as far as the buffer goes, so the
+ * library sees TLSKIT_WANT_WRITE only when the buffer is full and the
+ * socket too.
+ */
+static ssize_t conn_send(void *arg, const void *data, size_t len)
+{
+	struct engine_conn *c = arg;
+	size_t held = c->out ? c->out->len : 0;
+	size_t sent, keep;
+	ssize_t n;
+
+	if (len <= ENGINE_BUF_SIZE - held)
+		return out_append(c, data, len) ? (ssize_t)len : -1;
+	n = send_out(c, data, len);
+	if (n < 0)
+		return would_block(errno) ? TLSKIT_WANT_WRITE : -1;
+	sent = out_consume(c, (size_t)n);
+	if (sent == len)
+		return (ssize_t)len;
+	c->ready &= (uint8_t)~CAN_WRITE; /* a short send: the socket is full */
+	if (c->out)
+		return TLSKIT_WANT_WRITE;
+	keep = len - sent < ENGINE_BUF_SIZE ? len - sent : ENGINE_BUF_SIZE;
+	if (!out_append(c, (const char *)data + sent, keep))
+		return sent ? (ssize_t)sent : -1;
+	return (ssize_t)(sent + keep);
+}
+
+/* Sends what a run collected: 0 once all of it went, ENGINE_WANT_WRITE
+ * while some waits for the socket, -1 (errno set) if sending failed. */
+static int flush_out(struct engine_conn *c)
+{
+	ssize_t n;
+
+	if (!c->out)
+		return 0;
+	/* Known full since the last send: only an edge can change that. */
+	if (!(c->ready & CAN_WRITE))
+		return ENGINE_WANT_WRITE;
+	n = send_out(c, NULL, 0);
+	if (n < 0)
+		return would_block(errno) ? ENGINE_WANT_WRITE : -1;
+	out_consume(c, (size_t)n);
+	return c->out ? ENGINE_WANT_WRITE : 0;
+}
+
+/* A failed send ends the connection; its log line says why. */
+static void send_failed(struct engine_conn *c, int error)
+{
+	struct engine *eng = c->eng;
+
+	snprintf(eng->send_reason, sizeof(eng->send_reason), "%s: %s",
+		 c->state == CONN_HANDSHAKE ? "TLS handshake failed" :
+					      "writing to peer",
+		 strerror(error));
+	c->reason = eng->send_reason;
+	c->send_failed = 1;
+}
+
+/* ---- life --------------------------------------------------------------- */
 
 static void queue_conn(struct engine_conn *c)
 {
@@ -143,6 +309,8 @@ static enum engine_hs_fail hs_fail_kind(const struct engine_conn *c)
 
 	if (c->reason == c->eng->sh->hs_timeout_reason)
 		return ENGINE_HS_TIMEOUT;
+	if (c->send_failed)
+		return ENGINE_HS_CLOSED;
 	if (strstr(msg, "HTTP"))
 		return ENGINE_HS_HTTP;
 	if (c->tls && tlskit_conn_error_category(c->tls) == TLSKIT_ERR_VERIFY)
@@ -189,6 +357,11 @@ static void conn_end(struct engine_conn *c, enum conn_outcome outcome)
 	c->handler_data = NULL;
 	tlskit_conn_free(c->tls);
 	c->tls = NULL;
+	/* One try at what is still collected (an alert, a close_notify). */
+	if (c->out && (c->ready & CAN_WRITE) && !c->send_failed)
+		(void)send_out(c, NULL, 0);
+	engine_buf_put(eng, c->out);
+	c->out = NULL;
 	close(c->io.fd); /* also removes it from epoll */
 	c->io.fd = -1;
 	list_remove(conn_list_of(c), c);
@@ -247,43 +420,99 @@ static int conn_step(struct engine_conn *c)
 	return STEP_FAILED;
 }
 
+/* Output that waited for the socket goes first: true when the step may
+ * run (all of it went, and what the step waits for is there). */
+static bool flush_held(struct engine_conn *c)
+{
+	int rc = flush_out(c);
+
+	if (rc == ENGINE_WANT_WRITE)
+		return false;
+	if (rc == -1) {
+		send_failed(c, errno);
+		conn_end(c, c->state == CONN_HANDSHAKE ?
+				    CONN_OUTCOME_HANDSHAKE_FAILED :
+				    CONN_OUTCOME_ERROR);
+		return false;
+	}
+	c->out_blocked = 0;
+	return !c->wait || (c->ready & c->wait);
+}
+
+/* What a step's result asks for: the wait (0: run again soon), or the
+ * connection ends (false). flushed: what sending its output came to. */
+static bool next_wait(struct engine_conn *c, int next, int flushed)
+{
+	switch (next) {
+	case ENGINE_WANT_READ:
+		c->wait = CAN_READ;
+		/* With read-ahead the library may hold records the socket no
+		 * longer signals: run again rather than wait for an edge that
+		 * may never come. A socket found drained (conn_recv cleared
+		 * CAN_READ) does signal, so a partial record waits. */
+		if ((c->ready & CAN_READ) && tlskit_has_pending(c->tls))
+			c->wait = 0;
+		else
+			c->ready &= (uint8_t)~CAN_READ;
+		return true;
+	case ENGINE_WANT_WRITE:
+		c->ready &= (uint8_t)~CAN_WRITE;
+		c->wait = CAN_WRITE;
+		return true;
+	case ENGINE_AGAIN:
+		c->wait = 0;
+		return true;
+	case STEP_CLOSED:
+		/* Our close_notify (and the data before it) must go first; a
+		 * peer that already left cannot take it, and the exchange was
+		 * complete from its side. */
+		if (flushed == ENGINE_WANT_WRITE) {
+			c->wait = 0;
+			return true;
+		}
+		conn_end(c, CONN_OUTCOME_CLOSED);
+		return false;
+	case STEP_HANDSHAKE_FAILED:
+		conn_end(c, CONN_OUTCOME_HANDSHAKE_FAILED);
+		return false;
+	default:
+		conn_end(c, CONN_OUTCOME_ERROR);
+		return false;
+	}
+}
+
 /* The one place where WANT codes become waits. */
 static void conn_run(struct engine_conn *c)
 {
 	struct engine *eng = c->eng;
 	uint64_t in = c->bytes_in, out = c->bytes_out;
-	int next = conn_step(c);
+	int next, flushed, error;
 
+	if (c->out_blocked && !flush_held(c))
+		return;
+	next = conn_step(c);
 	if (c->bytes_in != in || c->bytes_out != out) {
 		STAT_ADD(eng, bytes_in, c->bytes_in - in);
 		STAT_ADD(eng, bytes_out, c->bytes_out - out);
 	}
 	if (c->state != CONN_HANDSHAKE)
 		touch(c);
-
-	switch (next) {
-	case ENGINE_WANT_READ:
-		c->ready &= (uint8_t)~CAN_READ;
-		c->wait = CAN_READ;
+	/* Everything this run produced, in one send(). */
+	flushed = flush_out(c);
+	error = errno;
+	if (!next_wait(c, next, flushed))
 		return;
-	case ENGINE_WANT_WRITE:
-		c->ready &= (uint8_t)~CAN_WRITE;
-		c->wait = CAN_WRITE;
-		return;
-	case ENGINE_AGAIN:
-		c->wait = 0;
-		queue_conn(c);
-		return;
-	case STEP_CLOSED:
-		conn_end(c, CONN_OUTCOME_CLOSED);
-		return;
-	case STEP_HANDSHAKE_FAILED:
-		conn_end(c, CONN_OUTCOME_HANDSHAKE_FAILED);
-		return;
-	default:
-		conn_end(c, CONN_OUTCOME_ERROR);
+	if (flushed == -1) {
+		send_failed(c, error);
+		conn_end(c, c->state == CONN_HANDSHAKE ?
+				    CONN_OUTCOME_HANDSHAKE_FAILED :
+				    CONN_OUTCOME_ERROR);
 		return;
 	}
+	if (flushed == ENGINE_WANT_WRITE)
+		c->out_blocked = 1; /* backpressure: nothing runs until it went */
+	else if (!c->wait)
+		queue_conn(c);
 }
 
 static void conn_on_events(struct engine_io *io, uint32_t events)
@@ -296,9 +525,13 @@ static void conn_on_events(struct engine_io *io, uint32_t events)
 	 * reports what happened. */
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		c->ready |= CAN_READ;
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->peer_shut = 1;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		c->ready |= CAN_WRITE;
-	if (!c->queued && (c->ready & c->wait))
+	if (c->queued)
+		return;
+	if (c->out_blocked ? (c->ready & CAN_WRITE) : (c->ready & c->wait))
 		conn_run(c);
 }
 
@@ -328,8 +561,10 @@ void conn_accepted(struct engine_listener *l, int fd,
 	c->state = CONN_HANDSHAKE;
 	c->deadline_ns = deadline_after(eng, eng->sh->handshake_timeout_ns);
 	/* The ClientHello usually arrives with or just after the accept; the
-	 * edge from registering says when, at no extra system call. */
+	 * edge from registering says when, at no extra system call. A new
+	 * socket can be written to. */
 	c->wait = CAN_READ;
+	c->ready = CAN_WRITE;
 	list_append(&eng->handshaking, c);
 	STAT_ADD(eng, accepted, 1);
 	STAT_ADD(eng, open, 1);
@@ -340,7 +575,10 @@ void conn_accepted(struct engine_listener *l, int fd,
 		conn_end(c, CONN_OUTCOME_HANDSHAKE_FAILED);
 		return;
 	}
-	if (tlskit_accept_fd(c->tls, fd) < 0) {
+	/* Read-ahead: one read takes all the socket holds (conn_run then
+	 * runs on while the library holds data). */
+	if (tlskit_conn_set_read_ahead(c->tls, 1) < 0 ||
+	    tlskit_accept_cbs(c->tls, conn_recv, conn_send, c) < 0) {
 		conn_end(c, CONN_OUTCOME_HANDSHAKE_FAILED);
 		return;
 	}

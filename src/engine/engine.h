@@ -215,10 +215,16 @@ struct engine_conn {
 	uint64_t deadline_ns;               /* handshake or idle timeout */
 	uint64_t bytes_in, bytes_out;       /* handler counts app data here */
 	union engine_sockaddr peer;
+	/* TLS output collected during one run, sent with one send() at its
+	 * end; held (bounded) only while the socket cannot take it. */
+	struct engine_buf *out;
 	uint8_t state;
 	uint8_t ready;  /* edges seen and not yet used up: CAN_READ/CAN_WRITE */
 	uint8_t wait;   /* what the last step waits for */
 	uint8_t queued;
+	uint8_t out_blocked; /* out waits for the socket: nothing else runs */
+	uint8_t send_failed; /* sending failed (errno in the reason) */
+	uint8_t peer_shut;   /* the peer shut its side (or the socket failed) */
 };
 
 /* Runs c again soon (from outside its own step, e.g. a backend's event). */

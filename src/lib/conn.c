@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -25,7 +24,7 @@
 
 struct transport {
 	int fd; /* -1 when the callbacks carry the bytes */
-	int is_socket;
+	int not_socket; /* learnt from the first send(): ENOTSOCK */
 	tlskit_read_cb rcb;
 	tlskit_write_cb wcb;
 	void *arg;
@@ -39,7 +38,11 @@ struct tlskit_conn {
 	SSL *ssl;
 	struct transport tr;
 	int owned_fd; /* the socket tlskit_connect made, or -1 */
-	struct tlskit_error err;
+	/* The last error, allocated when the first one happens: most
+	 * connections never need its 516 bytes. err_oom: it could not be. */
+	struct tlskit_error *err;
+	int err_oom;
+	int read_ahead;
 
 	int handshake_done;
 	int failed; /* a fatal error: no more I/O, no close_notify */
@@ -49,21 +52,27 @@ struct tlskit_conn {
 	char *servername;   /* client: the name we check and send */
 	int servername_sni; /* client: whether it went out as SNI */
 
+	/*
+	 * Text is allocated only when there is some: an idle connection's
+	 * memory is mostly OpenSSL's own, and fixed buffers here would add
+	 * kilobytes to every one of them.
+	 */
 	/* The first verification failure, as the verify callback saw it. */
-	int vfail_set;
-	char vfail_msg[TLSKIT_ERROR_MAX];
+	char *vfail_msg;
 	/* Replaces "ok" in verify_result when a policy accepted insecurely. */
-	char verify_note[160];
+	char *verify_note;
 
-	/* What the handshake settled, kept so getters can be const. */
+	/* What the handshake settled, kept so getters can be const. version,
+	 * cipher and group point into OpenSSL's tables or the context (which
+	 * the SSL holds); verify_result at a literal or at verify_text. */
 	const char *version;
 	const char *cipher;
+	const char *group;
 	int bits;
 	int resumed;
-	char alpn[256];
-	char group[64];
-	char sni[256];
-	char verify_result[TLSKIT_ERROR_MAX];
+	char *alpn;
+	const char *verify_result;
+	char *verify_text;
 	tlskit_cert *peer;
 };
 
@@ -95,6 +104,16 @@ static void globals_init(void)
 	transport_method = m;
 }
 
+/* Before each SSL call on the data path: OpenSSL's error queue must be
+ * empty for SSL_get_error() to be right. Clearing an empty queue still
+ * walks all its slots (about 800 instructions, twice per echoed request),
+ * so look first. */
+static void clear_stale_errors(void)
+{
+	if (ERR_peek_error())
+		ERR_clear_error();
+}
+
 /* ---- transport BIO ---------------------------------------------------- */
 
 static int would_block(int e)
@@ -118,10 +137,17 @@ static ssize_t fd_write(struct transport *tr, const char *buf, size_t len)
 {
 	ssize_t n;
 
-	do
-		n = tr->is_socket ? send(tr->fd, buf, len, MSG_NOSIGNAL) :
-				    write(tr->fd, buf, len);
-	while (n < 0 && errno == EINTR);
+	/* send() for MSG_NOSIGNAL; a pipe or file answers ENOTSOCK once, and
+	 * write() from then on (cheaper than an fstat per connection). */
+	do {
+		if (tr->not_socket)
+			n = write(tr->fd, buf, len);
+		else if ((n = send(tr->fd, buf, len, MSG_NOSIGNAL)) < 0 &&
+			 errno == ENOTSOCK) {
+			tr->not_socket = 1;
+			n = write(tr->fd, buf, len);
+		}
+	} while (n < 0 && errno == EINTR);
 	if (n < 0 && would_block(errno))
 		return TLSKIT_WANT_WRITE;
 	return n;
@@ -232,23 +258,67 @@ void tlskit_conn_free(tlskit_conn *conn)
 		close(conn->owned_fd);
 	tlskit_cert_free(conn->peer);
 	free(conn->servername);
+	free(conn->err);
+	free(conn->vfail_msg);
+	free(conn->verify_note);
+	free(conn->alpn);
+	free(conn->verify_text);
 	tlskit_config_free(conn->cfg);
 	free(conn);
 }
 
+#define ERR_OOM_MESSAGE "out of memory (recording the connection's error)"
+
+/* Where an error goes; NULL (which error_set ignores) when out of memory. */
+static struct tlskit_error *conn_err(tlskit_conn *conn)
+{
+	if (!conn->err) {
+		conn->err = malloc(sizeof(*conn->err));
+		if (!conn->err) {
+			conn->err_oom = 1;
+			return NULL;
+		}
+		error_clear(conn->err);
+	}
+	conn->err_oom = 0;
+	return conn->err;
+}
+
+static void conn_clear_error(tlskit_conn *conn)
+{
+	conn->err_oom = 0;
+	if (conn->err)
+		error_clear(conn->err);
+}
+
 const char *tlskit_conn_error(const tlskit_conn *conn)
 {
-	return conn ? conn->err.message : "no connection";
+	if (!conn)
+		return "no connection";
+	if (conn->err_oom)
+		return ERR_OOM_MESSAGE;
+	return conn->err ? conn->err->message : "";
 }
 
 enum tlskit_error_category tlskit_conn_error_category(const tlskit_conn *conn)
 {
-	return conn ? conn->err.category : TLSKIT_ERR_USAGE;
+	if (!conn)
+		return TLSKIT_ERR_USAGE;
+	if (conn->err_oom)
+		return TLSKIT_ERR_SYSTEM;
+	return conn->err ? conn->err->category : TLSKIT_ERR_NONE;
+}
+
+/* A failed write is an I/O error even when the peer's leaving caused it. */
+static void closed_means_io(tlskit_conn *conn)
+{
+	if (conn->err && conn->err->category == TLSKIT_ERR_CLOSED)
+		conn->err->category = TLSKIT_ERR_IO;
 }
 
 struct tlskit_error *conn_error_slot(tlskit_conn *conn)
 {
-	return &conn->err;
+	return conn_err(conn);
 }
 
 SSL *conn_ssl(const tlskit_conn *conn)
@@ -269,14 +339,15 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
 		store, SSL_get_ex_data_X509_STORE_CTX_idx());
 	tlskit_conn *conn = ssl ? SSL_get_ex_data(ssl, conn_ex_index) : NULL;
 
-	if (!ok && conn && !conn->vfail_set) {
-		conn->vfail_set = 1;
+	/* Out of memory, the failure is described from the verify result
+	 * later on. */
+	if (!ok && conn && !conn->vfail_msg &&
+	    (conn->vfail_msg = malloc(TLSKIT_ERROR_MAX)))
 		verify_describe(X509_STORE_CTX_get_error(store),
 				X509_STORE_CTX_get_error_depth(store),
 				X509_STORE_CTX_get_current_cert(store),
 				conn->servername, conn->vfail_msg,
-				sizeof(conn->vfail_msg));
-	}
+				TLSKIT_ERROR_MAX);
 	return ok;
 }
 
@@ -288,7 +359,7 @@ tlskit_conn *conn_from_ssl(SSL *ssl)
 
 const char *conn_verify_failure(const tlskit_conn *conn)
 {
-	return conn->vfail_set ? conn->vfail_msg : NULL;
+	return conn->vfail_msg;
 }
 
 const char *conn_checked_name(const tlskit_conn *conn)
@@ -298,13 +369,26 @@ const char *conn_checked_name(const tlskit_conn *conn)
 
 void conn_set_verify_failure(tlskit_conn *conn, const char *msg)
 {
-	conn->vfail_set = 1;
-	snprintf(conn->vfail_msg, sizeof(conn->vfail_msg), "%s", msg);
+	char *copy = strndup(msg, TLSKIT_ERROR_MAX - 1);
+
+	/* Out of memory, an earlier failure (or the verify result) stays. */
+	if (!copy)
+		return;
+	free(conn->vfail_msg);
+	conn->vfail_msg = copy;
 }
+
+/* A policy's note is a short phrase; longer ones are cut here. */
+#define VERIFY_NOTE_MAX 160
 
 void conn_set_verify_note(tlskit_conn *conn, const char *note)
 {
-	snprintf(conn->verify_note, sizeof(conn->verify_note), "%s", note);
+	char *copy = strndup(note, VERIFY_NOTE_MAX - 1);
+
+	if (!copy)
+		return; /* "ok" is then reported: nothing is lost but words */
+	free(conn->verify_note);
+	conn->verify_note = copy;
 }
 
 /* SNI and the name (or address) the certificate must carry. */
@@ -319,11 +403,11 @@ static TLSKIT_MUST_CHECK int setup_servername(tlskit_conn *conn, const char *ser
 	if (!name) {
 		if (!check)
 			return 0;
-		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+		return error_set(conn_err(conn), TLSKIT_ERR_USAGE,
 				 "connecting: no server name to verify the certificate against (give one, or use insecure_noverifyname)");
 	}
 	if (!(conn->servername = strdup(name)))
-		return error_set(&conn->err, TLSKIT_ERR_SYSTEM, "out of memory");
+		return error_set(conn_err(conn), TLSKIT_ERR_SYSTEM, "out of memory");
 	ip = verify_is_ip_literal(name);
 	if (check) {
 		X509_VERIFY_PARAM *param = SSL_get0_param(conn->ssl);
@@ -334,13 +418,13 @@ static TLSKIT_MUST_CHECK int setup_servername(tlskit_conn *conn, const char *ser
 		ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name) :
 			  SSL_set1_host(conn->ssl, name);
 		if (ok != 1)
-			return error_set_ssl(&conn->err, TLSKIT_ERR_USAGE,
+			return error_set_ssl(conn_err(conn), TLSKIT_ERR_USAGE,
 					     "setting server name '%s'", name);
 	}
 	/* RFC 6066: literal addresses are not sent as SNI. */
 	if (!ip) {
 		if (SSL_set_tlsext_host_name(conn->ssl, name) != 1)
-			return error_set_ssl(&conn->err, TLSKIT_ERR_USAGE,
+			return error_set_ssl(conn_err(conn), TLSKIT_ERR_USAGE,
 					     "setting server name '%s'", name);
 		conn->servername_sni = 1;
 	}
@@ -350,12 +434,12 @@ static TLSKIT_MUST_CHECK int setup_servername(tlskit_conn *conn, const char *ser
 int conn_check_unused(tlskit_conn *conn, enum tlskit_role role)
 {
 	if (conn->role != role)
-		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+		return error_set(conn_err(conn), TLSKIT_ERR_USAGE,
 				 role == TLSKIT_CLIENT ?
 					 "connecting: this is a server connection" :
 					 "accepting: this is a client connection");
 	if (conn->ssl)
-		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+		return error_set(conn_err(conn), TLSKIT_ERR_USAGE,
 				 "%s: the connection is already set up",
 				 role == TLSKIT_CLIENT ? "connecting" :
 							 "accepting");
@@ -373,6 +457,7 @@ static int cert_requested_cb(SSL *ssl, void *arg)
 
 static TLSKIT_MUST_CHECK int setup_ssl(tlskit_conn *conn, enum tlskit_role role)
 {
+	struct tlskit_error err, *slot;
 	SSL_CTX *ctx;
 	BIO *bio;
 
@@ -380,17 +465,21 @@ static TLSKIT_MUST_CHECK int setup_ssl(tlskit_conn *conn, enum tlskit_role role)
 		return -1;
 	pthread_once(&globals_once, globals_init);
 	if (!transport_method || conn_ex_index < 0)
-		return error_set(&conn->err, TLSKIT_ERR_SYSTEM,
+		return error_set(conn_err(conn), TLSKIT_ERR_SYSTEM,
 				 "initializing OpenSSL: out of memory");
-	ctx = config_ctx(conn->cfg, role, &conn->err);
-	if (!ctx)
+	/* The error record is allocated only if this fails. */
+	ctx = config_ctx(conn->cfg, role, &err);
+	if (!ctx) {
+		if ((slot = conn_err(conn)))
+			*slot = err;
 		return -1;
+	}
 	ERR_clear_error();
 	conn->ssl = SSL_new(ctx);
 	bio = BIO_new(transport_method);
 	if (!conn->ssl || !bio) {
 		BIO_free(bio);
-		return error_set_ssl(&conn->err, TLSKIT_ERR_SYSTEM,
+		return error_set_ssl(conn_err(conn), TLSKIT_ERR_SYSTEM,
 				     "creating a TLS connection");
 	}
 	BIO_set_data(bio, &conn->tr);
@@ -398,6 +487,8 @@ static TLSKIT_MUST_CHECK int setup_ssl(tlskit_conn *conn, enum tlskit_role role)
 	SSL_set_bio(conn->ssl, bio, bio);
 	SSL_set_ex_data(conn->ssl, conn_ex_index, conn);
 	SSL_set_verify(conn->ssl, SSL_get_verify_mode(conn->ssl), verify_cb);
+	if (conn->read_ahead)
+		SSL_set_read_ahead(conn->ssl, 1);
 	if (role == TLSKIT_SERVER) {
 		SSL_set_accept_state(conn->ssl);
 	} else {
@@ -409,10 +500,8 @@ static TLSKIT_MUST_CHECK int setup_ssl(tlskit_conn *conn, enum tlskit_role role)
 
 static void set_fd_transport(tlskit_conn *conn, int fd)
 {
-	struct stat st;
-
 	conn->tr.fd = fd;
-	conn->tr.is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+	conn->tr.not_socket = 0;
 }
 
 static void set_cb_transport(tlskit_conn *conn, tlskit_read_cb rcb,
@@ -427,7 +516,7 @@ static void set_cb_transport(tlskit_conn *conn, tlskit_read_cb rcb,
 int conn_start_client(tlskit_conn *conn, int fd, const char *servername,
 		      int owned)
 {
-	error_clear(&conn->err);
+	conn_clear_error(conn);
 	if (owned) {
 		/* The host we dialled yields to a configured servername. */
 		conn->owned_fd = fd;
@@ -446,7 +535,7 @@ int tlskit_connect_fd(tlskit_conn *conn, int fd, const char *servername)
 	if (!conn)
 		return -1;
 	if (fd < 0)
-		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+		return error_set(conn_err(conn), TLSKIT_ERR_USAGE,
 				 "connecting: invalid file descriptor %d", fd);
 	return conn_start_client(conn, fd, servername, 0);
 }
@@ -458,9 +547,9 @@ static TLSKIT_MUST_CHECK int start_cbs(tlskit_conn *conn, enum tlskit_role role,
 {
 	if (!conn)
 		return -1;
-	error_clear(&conn->err);
+	conn_clear_error(conn);
 	if (!rcb || !wcb)
-		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+		return error_set(conn_err(conn), TLSKIT_ERR_USAGE,
 				 "%s: read and write callbacks are required",
 				 role == TLSKIT_CLIENT ? "connecting" : "accepting");
 	if (setup_ssl(conn, role) < 0)
@@ -481,9 +570,9 @@ int tlskit_accept_fd(tlskit_conn *conn, int fd)
 {
 	if (!conn)
 		return -1;
-	error_clear(&conn->err);
+	conn_clear_error(conn);
 	if (fd < 0)
-		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+		return error_set(conn_err(conn), TLSKIT_ERR_USAGE,
 				 "accepting: invalid file descriptor %d", fd);
 	if (setup_ssl(conn, TLSKIT_SERVER) < 0)
 		return -1;
@@ -545,11 +634,11 @@ static void describe_version_failure(tlskit_conn *conn)
 						 0;
 
 	if (peer > 0 && peer < min)
-		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+		error_set(conn_err(conn), TLSKIT_ERR_PROTOCOL,
 			  "TLS handshake failed: unsupported protocol (peer offers %s or lower; minimum is %s)",
 			  protocol_name(peer), protocol_name(min));
 	else
-		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+		error_set(conn_err(conn), TLSKIT_ERR_PROTOCOL,
 			  "TLS handshake failed: unsupported protocol (no version in common; we accept %s to %s)",
 			  protocol_name(min), protocol_name(max));
 }
@@ -558,12 +647,12 @@ static void describe_verify_failure(tlskit_conn *conn)
 {
 	char msg[TLSKIT_ERROR_MAX];
 
-	if (conn->vfail_set)
-		error_set(&conn->err, TLSKIT_ERR_VERIFY, "%s", conn->vfail_msg);
+	if (conn->vfail_msg)
+		error_set(conn_err(conn), TLSKIT_ERR_VERIFY, "%s", conn->vfail_msg);
 	else {
 		verify_describe_result(SSL_get_verify_result(conn->ssl), msg,
 				       sizeof(msg));
-		error_set(&conn->err, TLSKIT_ERR_VERIFY, "%s", msg);
+		error_set(conn_err(conn), TLSKIT_ERR_VERIFY, "%s", msg);
 	}
 }
 
@@ -576,7 +665,7 @@ static void describe_ssl_failure(tlskit_conn *conn, unsigned long code)
 	const char *text;
 
 	if (ERR_GET_LIB(code) == ERR_LIB_SSL && alert >= 0) {
-		error_set(&conn->err,
+		error_set(conn_err(conn),
 			  alert_is_about_our_cert(alert) ? TLSKIT_ERR_VERIFY :
 							   TLSKIT_ERR_PROTOCOL,
 			  "%s: peer sent alert '%s'%s", what, alert_name(alert),
@@ -591,7 +680,7 @@ static void describe_ssl_failure(tlskit_conn *conn, unsigned long code)
 		describe_verify_failure(conn);
 		return;
 	case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
-		error_set(&conn->err, TLSKIT_ERR_VERIFY,
+		error_set(conn_err(conn), TLSKIT_ERR_VERIFY,
 			  "%s: peer did not return a certificate (client certificate required but none was sent)",
 			  what);
 		return;
@@ -601,49 +690,49 @@ static void describe_ssl_failure(tlskit_conn *conn, unsigned long code)
 		describe_version_failure(conn);
 		return;
 	case SSL_R_NO_SHARED_CIPHER:
-		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+		error_set(conn_err(conn), TLSKIT_ERR_PROTOCOL,
 			  "%s: no shared cipher", what);
 		return;
 	case SSL_R_NO_SHARED_GROUPS:
 	case SSL_R_NO_SUITABLE_KEY_SHARE:
-		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+		error_set(conn_err(conn), TLSKIT_ERR_PROTOCOL,
 			  "%s: no shared key exchange group", what);
 		return;
 	case SSL_R_NO_APPLICATION_PROTOCOL:
-		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+		error_set(conn_err(conn), TLSKIT_ERR_PROTOCOL,
 			  "%s: no ALPN protocol in common with the peer", what);
 		return;
 	case SSL_R_NO_PROTOCOLS_AVAILABLE:
 	case SSL_R_NO_CIPHERS_AVAILABLE:
-		error_set(&conn->err, TLSKIT_ERR_CONFIG,
+		error_set(conn_err(conn), TLSKIT_ERR_CONFIG,
 			  "%s: no protocol version or cipher enabled (check the minimum/maximum version and cipher lists; TLS 1.0/1.1 need @SECLEVEL=0)",
 			  what);
 		return;
 	case SSL_R_UNEXPECTED_EOF_WHILE_READING:
-		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+		error_set(conn_err(conn), TLSKIT_ERR_PROTOCOL,
 			  "%s: peer closed the connection during the handshake",
 			  what);
 		return;
 	case SSL_R_WRONG_VERSION_NUMBER:
-		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+		error_set(conn_err(conn), TLSKIT_ERR_PROTOCOL,
 			  "%s: wrong version number (is the peer speaking TLS?)",
 			  what);
 		return;
 	case SSL_R_HTTP_REQUEST:
-		error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+		error_set(conn_err(conn), TLSKIT_ERR_PROTOCOL,
 			  "%s: peer sent a plain HTTP request, not TLS", what);
 		return;
 	case SSL_R_CALLBACK_FAILED:
 		/* Our own callbacks (SNI selection) say why they refused. */
-		if (conn->vfail_set) {
-			error_set(&conn->err, TLSKIT_ERR_PROTOCOL, "%s: %s",
+		if (conn->vfail_msg) {
+			error_set(conn_err(conn), TLSKIT_ERR_PROTOCOL, "%s: %s",
 				  what, conn->vfail_msg);
 			return;
 		}
 		break;
 	}
 	text = code ? ERR_reason_error_string(code) : NULL;
-	error_set(&conn->err, TLSKIT_ERR_PROTOCOL, "%s: %s", what,
+	error_set(conn_err(conn), TLSKIT_ERR_PROTOCOL, "%s: %s", what,
 		  text ? text : "unknown OpenSSL error");
 }
 
@@ -653,10 +742,10 @@ static void describe_handshake_failure(tlskit_conn *conn, int ssl_err)
 
 	if (ssl_err == SSL_ERROR_SYSCALL) {
 		if (e)
-			error_set(&conn->err, TLSKIT_ERR_IO,
+			error_set(conn_err(conn), TLSKIT_ERR_IO,
 				  "TLS handshake failed: %s", strerror(e));
 		else
-			error_set(&conn->err, TLSKIT_ERR_PROTOCOL,
+			error_set(conn_err(conn), TLSKIT_ERR_PROTOCOL,
 				  "TLS handshake failed: peer closed the connection during the handshake");
 	} else {
 		describe_ssl_failure(conn, first_ssl_error());
@@ -675,100 +764,105 @@ static void describe_io_failure(tlskit_conn *conn, int ssl_err,
 	int alert;
 
 	if (ssl_err == SSL_ERROR_SYSCALL && conn->tr.last_errno)
-		error_set(&conn->err, TLSKIT_ERR_IO, "%s: %s", what,
+		error_set(conn_err(conn), TLSKIT_ERR_IO, "%s: %s", what,
 			  strerror(conn->tr.last_errno));
 	else if (ssl_err == SSL_ERROR_SYSCALL ||
 		 reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
-		error_set(&conn->err, TLSKIT_ERR_CLOSED,
+		error_set(conn_err(conn), TLSKIT_ERR_CLOSED,
 			  "%s: connection closed without close_notify (data may be truncated)",
 			  what);
 	else if ((alert = received_alert(reason)) >= 0)
-		error_set(&conn->err,
+		error_set(conn_err(conn),
 			  alert_is_about_our_cert(alert) ? TLSKIT_ERR_VERIFY :
 							   TLSKIT_ERR_PROTOCOL,
 			  "%s: peer sent alert '%s'%s", what, alert_name(alert),
 			  alert_hint(alert));
 	else if (code && (text = ERR_reason_error_string(code)))
-		error_set(&conn->err, TLSKIT_ERR_PROTOCOL, "%s: %s", what, text);
+		error_set(conn_err(conn), TLSKIT_ERR_PROTOCOL, "%s: %s", what, text);
 	else
-		error_set(&conn->err, TLSKIT_ERR_PROTOCOL, "%s: TLS error %d",
+		error_set(conn_err(conn), TLSKIT_ERR_PROTOCOL, "%s: TLS error %d",
 			  what, ssl_err);
 	ERR_clear_error();
 }
 
 /* ---- handshake -------------------------------------------------------- */
 
-static void copy_string(char *dst, size_t size, const char *src, size_t len)
+/* The selected ALPN protocol as a string (it is not one on the wire);
+ * NULL when none (or out of memory: then none is reported). */
+static char *alpn_copy(const unsigned char *alpn, unsigned int len)
 {
-	if (!src)
-		len = 0;
-	if (len >= size)
-		len = size - 1;
-	if (len)
-		memcpy(dst, src, len);
-	dst[len] = '\0';
+	char *copy;
+
+	if (!alpn || len == 0 || !(copy = malloc(len + 1)))
+		return NULL;
+	memcpy(copy, alpn, len);
+	copy[len] = '\0';
+	return copy;
 }
 
-static void record_group(tlskit_conn *conn)
+/* The group's name lives in OpenSSL's tables or in the context, which the
+ * SSL keeps alive as long as conn. */
+static const char *negotiated_group(SSL *ssl)
 {
-	int nid = SSL_get_negotiated_group(conn->ssl);
+	int nid = SSL_get_negotiated_group(ssl);
 	const char *name = NULL;
 
-	conn->group[0] = '\0';
 	if (nid <= 0)
-		return;
+		return NULL;
 	if (!(nid & TLSEXT_nid_unknown))
 		name = OBJ_nid2sn(nid);
 	if (!name)
-		name = SSL_group_to_name(conn->ssl, nid);
-	if (name)
-		copy_string(conn->group, sizeof(conn->group), name,
-			    strlen(name));
+		name = SSL_group_to_name(ssl, nid);
+	return name && *name ? name : NULL;
+}
+
+/* text (a failure's description) as the verify result, in memory of its
+ * own: the failure slot may still be replaced. */
+static void verify_result_text(tlskit_conn *conn, const char *text)
+{
+	conn->verify_text = strdup(text);
+	conn->verify_result = conn->verify_text ? conn->verify_text :
+		"verification failed (out of memory describing why)";
 }
 
 static void record_verify_result(tlskit_conn *conn)
 {
-	char *out = conn->verify_result;
-	size_t size = sizeof(conn->verify_result);
 	X509 *peer = SSL_get0_peer_certificate(conn->ssl);
 	long result = SSL_get_verify_result(conn->ssl);
+	char msg[TLSKIT_ERROR_MAX];
 
-	if (conn->verify_note[0])
-		snprintf(out, size, "%s", conn->verify_note);
-	else if (conn->role == TLSKIT_CLIENT && config_noverifycert(conn->cfg))
-		snprintf(out, size, "not verified (insecure)");
-	else if (!peer)
-		snprintf(out, size, "no certificate");
-	else if (result != X509_V_OK && conn->vfail_set)
-		snprintf(out, size, "%s", conn->vfail_msg);
-	else if (result != X509_V_OK)
-		verify_describe_result(result, out, size);
-	else if (conn->role == TLSKIT_CLIENT && config_noverifyname(conn->cfg))
-		snprintf(out, size, "ok (name not verified: insecure)");
-	else
-		snprintf(out, size, "ok");
+	if (conn->verify_note) {
+		verify_result_text(conn, conn->verify_note);
+	} else if (conn->role == TLSKIT_CLIENT &&
+		   config_noverifycert(conn->cfg)) {
+		conn->verify_result = "not verified (insecure)";
+	} else if (!peer) {
+		conn->verify_result = "no certificate";
+	} else if (result != X509_V_OK && conn->vfail_msg) {
+		verify_result_text(conn, conn->vfail_msg);
+	} else if (result != X509_V_OK) {
+		verify_describe_result(result, msg, sizeof(msg));
+		verify_result_text(conn, msg);
+	} else if (conn->role == TLSKIT_CLIENT &&
+		   config_noverifyname(conn->cfg)) {
+		conn->verify_result = "ok (name not verified: insecure)";
+	} else {
+		conn->verify_result = "ok";
+	}
 }
 
 static void record_session(tlskit_conn *conn)
 {
 	const unsigned char *alpn = NULL;
 	unsigned int alpn_len = 0;
-	const char *sni;
 
 	conn->version = SSL_get_version(conn->ssl);
 	conn->cipher = SSL_get_cipher_name(conn->ssl);
 	conn->bits = SSL_get_cipher_bits(conn->ssl, NULL);
 	conn->resumed = SSL_session_reused(conn->ssl);
 	SSL_get0_alpn_selected(conn->ssl, &alpn, &alpn_len);
-	copy_string(conn->alpn, sizeof(conn->alpn), (const char *)alpn,
-		    alpn ? alpn_len : 0);
-	record_group(conn);
-	if (conn->role == TLSKIT_CLIENT)
-		sni = conn->servername_sni ? conn->servername : NULL;
-	else
-		sni = SSL_get_servername(conn->ssl, TLSEXT_NAMETYPE_host_name);
-	copy_string(conn->sni, sizeof(conn->sni), sni ? sni : "",
-		    sni ? strlen(sni) : 0);
+	conn->alpn = alpn_copy(alpn, alpn_len);
+	conn->group = negotiated_group(conn->ssl);
 	record_verify_result(conn);
 	tlskit_cert_free(conn->peer);
 	conn->peer = NULL;
@@ -779,7 +873,7 @@ static void record_session(tlskit_conn *conn)
 static int conn_usable(tlskit_conn *conn, const char *what)
 {
 	if (!conn->ssl)
-		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+		return error_set(conn_err(conn), TLSKIT_ERR_USAGE,
 				 "%s: not connected (call a connect or accept function first)",
 				 what);
 	if (conn->failed)
@@ -797,7 +891,7 @@ int tlskit_handshake(tlskit_conn *conn)
 		return -1;
 	if (conn->handshake_done)
 		return 0;
-	ERR_clear_error();
+	clear_stale_errors();
 	conn->tr.last_errno = 0;
 	r = SSL_do_handshake(conn->ssl);
 	if (r == 1) {
@@ -826,11 +920,11 @@ ssize_t tlskit_read(tlskit_conn *conn, void *buf, size_t len)
 	if (conn_usable(conn, "reading from peer") < 0)
 		return -1;
 	if (!buf || len == 0)
-		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+		return error_set(conn_err(conn), TLSKIT_ERR_USAGE,
 				 "reading from peer: empty buffer");
 	if (!conn->handshake_done && (r = tlskit_handshake(conn)) != 0)
 		return r;
-	ERR_clear_error();
+	clear_stale_errors();
 	conn->tr.last_errno = 0;
 	if (SSL_read_ex(conn->ssl, buf, len, &n) == 1)
 		return (ssize_t)n;
@@ -841,7 +935,7 @@ ssize_t tlskit_read(tlskit_conn *conn, void *buf, size_t len)
 	case SSL_ERROR_WANT_WRITE:
 		return TLSKIT_WANT_WRITE;
 	case SSL_ERROR_ZERO_RETURN:
-		ERR_clear_error();
+		clear_stale_errors();
 		return 0;
 	}
 	describe_io_failure(conn, e, "reading from peer");
@@ -861,14 +955,14 @@ ssize_t tlskit_write(tlskit_conn *conn, const void *buf, size_t len)
 	if (len == 0)
 		return 0;
 	if (!buf)
-		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+		return error_set(conn_err(conn), TLSKIT_ERR_USAGE,
 				 "writing to peer: no buffer");
 	if (conn->closed)
-		return error_set(&conn->err, TLSKIT_ERR_USAGE,
+		return error_set(conn_err(conn), TLSKIT_ERR_USAGE,
 				 "writing to peer: the connection is already closed");
 	if (!conn->handshake_done && (r = tlskit_handshake(conn)) != 0)
 		return r;
-	ERR_clear_error();
+	clear_stale_errors();
 	conn->tr.last_errno = 0;
 	/* Without partial writes, SSL_write_ex sends all of len or keeps its
 	 * place for the caller's repeat after TLSKIT_WANT_*. */
@@ -880,8 +974,7 @@ ssize_t tlskit_write(tlskit_conn *conn, const void *buf, size_t len)
 	if (e == SSL_ERROR_WANT_WRITE)
 		return TLSKIT_WANT_WRITE;
 	describe_io_failure(conn, e, "writing to peer");
-	if (conn->err.category == TLSKIT_ERR_CLOSED)
-		conn->err.category = TLSKIT_ERR_IO;
+	closed_means_io(conn);
 	conn->failed = 1;
 	return -1;
 }
@@ -896,7 +989,7 @@ int tlskit_close(tlskit_conn *conn)
 	 * fatal error (OpenSSL forbids shutdown then). */
 	if (!conn->ssl || !conn->handshake_done || conn->failed || conn->closed)
 		return 0;
-	ERR_clear_error();
+	clear_stale_errors();
 	conn->tr.last_errno = 0;
 	r = SSL_shutdown(conn->ssl);
 	if (r >= 0) {
@@ -909,10 +1002,24 @@ int tlskit_close(tlskit_conn *conn)
 	if (e == SSL_ERROR_WANT_WRITE)
 		return TLSKIT_WANT_WRITE;
 	describe_io_failure(conn, e, "sending close_notify");
-	if (conn->err.category == TLSKIT_ERR_CLOSED)
-		conn->err.category = TLSKIT_ERR_IO;
+	closed_means_io(conn);
 	conn->failed = 1;
 	return -1;
+}
+
+int tlskit_has_pending(const tlskit_conn *conn)
+{
+	return conn && conn->ssl && SSL_has_pending(conn->ssl);
+}
+
+int tlskit_conn_set_read_ahead(tlskit_conn *conn, int on)
+{
+	if (!conn)
+		return -1;
+	conn->read_ahead = on != 0;
+	if (conn->ssl)
+		SSL_set_read_ahead(conn->ssl, conn->read_ahead);
+	return 0;
 }
 
 size_t tlskit_pending(const tlskit_conn *conn)
@@ -944,14 +1051,12 @@ int tlskit_conn_cipher_bits(const tlskit_conn *conn)
 
 const char *tlskit_conn_alpn(const tlskit_conn *conn)
 {
-	return conn && conn->handshake_done && conn->alpn[0] ? conn->alpn :
-							       NULL;
+	return conn && conn->handshake_done ? conn->alpn : NULL;
 }
 
 const char *tlskit_conn_group(const tlskit_conn *conn)
 {
-	return conn && conn->handshake_done && conn->group[0] ? conn->group :
-								NULL;
+	return conn && conn->handshake_done ? conn->group : NULL;
 }
 
 int tlskit_conn_cert_requested(const tlskit_conn *conn)
@@ -968,8 +1073,14 @@ const char *tlskit_conn_servername(const tlskit_conn *conn)
 {
 	if (!conn)
 		return NULL;
-	if (conn->handshake_done)
-		return conn->sni[0] ? conn->sni : NULL;
+	/* A server asks OpenSSL each time (what the handshake settled stays
+	 * in the SSL, which lives as long as conn): no copy per connection. */
+	if (conn->handshake_done && conn->role == TLSKIT_SERVER) {
+		const char *sni = SSL_get_servername(conn->ssl,
+						     TLSEXT_NAMETYPE_host_name);
+
+		return sni && *sni ? sni : NULL;
+	}
 	return conn->servername_sni ? conn->servername : NULL;
 }
 
@@ -978,12 +1089,13 @@ const char *tlskit_conn_verify_result(const tlskit_conn *conn)
 	if (!conn)
 		return NULL;
 	if (!conn->handshake_done)
-		return conn->vfail_set ? conn->vfail_msg : "no handshake";
+		return conn->vfail_msg ? conn->vfail_msg : "no handshake";
 	return conn->verify_result;
 }
 
 const tlskit_cert *tlskit_conn_peer_cert(tlskit_conn *conn)
 {
+	struct tlskit_error err, *slot;
 	X509 *x;
 
 	if (!conn || !conn->ssl || !conn->handshake_done)
@@ -993,6 +1105,9 @@ const tlskit_cert *tlskit_conn_peer_cert(tlskit_conn *conn)
 	x = SSL_get0_peer_certificate(conn->ssl);
 	if (!x)
 		return NULL;
-	conn->peer = certinfo_from_x509(x, &conn->err);
+	/* The error record is allocated only if this fails. */
+	conn->peer = certinfo_from_x509(x, &err);
+	if (!conn->peer && (slot = conn_err(conn)))
+		*slot = err;
 	return conn->peer;
 }

@@ -563,3 +563,133 @@ def test_resumed_sessions_counted_and_logged(pki, start_echo):
     os.kill(server.proc.pid, signal.SIGUSR1)
     server.proc.wait_for(r"stats: total open=\d+ accepted=2 handshakes=2 "
                          r"resumed=1 ", start=before)
+
+
+# --------------------------------------------------------------------------
+# Read-ahead, one send per wake-up, backpressure
+# --------------------------------------------------------------------------
+
+class MemoryClient:
+    """A TLS client over memory BIOs, so a test decides which records
+    leave together in one TCP write."""
+
+    def __init__(self, pki, port):
+        context = custom_ca_client.make_context(str(pki.ca))
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = context.wrap_bio(self.incoming, self.outgoing,
+                                    server_hostname="localhost")
+        self.sock = socket.create_connection(("127.0.0.1", port),
+                                             timeout=10)
+
+    def handshake(self):
+        """Up to the server's Finished; the client's own Finished stays in
+        self.outgoing, to leave with what the test adds."""
+        for _ in range(20):  # bounded: a handshake is a few flights
+            try:
+                self.tls.do_handshake()
+                return
+            except ssl.SSLWantReadError:
+                self.sock.sendall(self.outgoing.read())
+                data = self.sock.recv(65536)
+                assert data, "the server closed during the handshake"
+                self.incoming.write(data)
+        raise AssertionError("handshake did not finish in 20 flights")
+
+    def read_exactly(self, n):
+        got = b""
+        for _ in range(200):  # bounded
+            try:
+                while len(got) < n:
+                    got += self.tls.read(n - len(got))
+                return got
+            except ssl.SSLWantReadError:
+                data = self.sock.recv(65536)
+                if not data:
+                    break
+                self.incoming.write(data)
+        return got
+
+
+def test_records_sent_together_are_all_echoed(pki, start_echo):
+    """With read-ahead one read takes the client's Finished and two
+    requests: the server must serve both from what it holds instead of
+    waiting for the socket to signal again (it would not: nothing more
+    comes)."""
+    server = start_echo(*pki.server_args())
+    client = MemoryClient(pki, server.port)
+    try:
+        client.handshake()
+        client.tls.write(b"first request;")
+        client.tls.write(b"second request")
+        client.sock.sendall(client.outgoing.read())  # one write, 3 records
+        want = b"first request;second request"
+        assert client.read_exactly(len(want)) == want
+        # Then two records in one write on an established connection.
+        client.tls.write(b"third;")
+        client.tls.write(b"fourth")
+        client.sock.sendall(client.outgoing.read())
+        assert client.read_exactly(12) == b"third;fourth"
+    finally:
+        client.sock.close()
+    assert served(pki, server.port)
+
+
+def test_data_and_fin_together_end_the_connection(pki, start_echo):
+    """A request, then the TCP close without close_notify, taken by one
+    read: the server must still read on and see the end (not wait for an
+    edge that never comes), echo, and log the truncation."""
+    server = start_echo(*pki.server_args())
+    client = MemoryClient(pki, server.port)
+    port = client.sock.getsockname()[1]
+    try:
+        client.handshake()
+        client.tls.write(b"last words")
+        client.sock.sendall(client.outgoing.read())
+        client.sock.shutdown(socket.SHUT_WR)
+        assert client.read_exactly(10) == b"last words"
+    finally:
+        client.sock.close()
+    # Far sooner than the idle timeout (300 s): wait_log gives up at 15 s.
+    line = server.conn_line(port)
+    assert "without close_notify" in line, line
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_peer_that_never_reads_is_not_read_from(pki, start_echo, tlskit_env):
+    """A client sends up to 50 MiB and reads nothing: once the echoes it
+    does not read fill the socket, the server keeps what is left of one
+    run (bounded) and stops reading; its memory stays small and other
+    clients are served meanwhile."""
+    env = dict(tlskit_env)
+    # Under ASan freed memory waits in quarantine: RSS would measure that.
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1"
+    server = start_echo(*pki.server_args(), env=env)
+    assert served(pki, server.port)
+    baseline = rss_kib(server.proc.pid)
+    chunk = os.urandom(64 * 1024)
+    sent, stalls = 0, 0
+    with tls_client(pki, server.port) as hog:
+        hog.settimeout(0.5)
+        # Bounded: 800 chunks (50 MiB) or 4 stalls of 0.5 s in a row.
+        for _ in range(800):
+            try:
+                hog.sendall(chunk)
+                sent += len(chunk)
+                stalls = 0
+            except socket.timeout:
+                stalls += 1
+                if stalls == 4:
+                    break
+        assert stalls == 4, f"the server took all {sent} bytes"
+        grown = rss_kib(server.proc.pid) - baseline
+        assert served(pki, server.port, b"not stalled by the hog")
+        # Sockets hold megabytes; the server itself a few buffers.
+        assert grown < 4096, f"server grew by {grown} KiB"
+    assert served(pki, server.port)

@@ -1047,6 +1047,65 @@ static void test_shared_config_threads(void **state)
 	tlskit_config_free(sh.scfg);
 }
 
+/* Two records from the client, read by a server with and without
+ * read-ahead: with it, one read of the transport takes both, and the second
+ * is served from what the library holds (tlskit_has_pending says so, though
+ * nothing is decrypted yet); without it, the second stays in the pipe. */
+static void check_two_records(int read_ahead)
+{
+	struct pair *p = pair_new(client_config("ca"), server_config("server"),
+				  "localhost");
+	char buf[64];
+
+	assert_int_equal(tlskit_conn_set_read_ahead(p->s, read_ahead), 0);
+	pair_handshake(p);
+	assert_int_equal(p->rs, 0);
+	assert_int_equal(tlskit_has_pending(p->s), 0);
+	assert_int_equal(tlskit_write(p->c, "one", 3), 3);
+	assert_int_equal(tlskit_write(p->c, "two", 3), 3);
+	assert_int_equal(tlskit_read(p->s, buf, sizeof(buf)), 3);
+	assert_memory_equal(buf, "one", 3);
+	assert_int_equal(tlskit_pending(p->s), 0);
+	if (read_ahead) {
+		assert_int_equal(p->c2s.len, 0);
+		assert_int_equal(tlskit_has_pending(p->s), 1);
+	} else {
+		assert_true(p->c2s.len > 0);
+		assert_int_equal(tlskit_has_pending(p->s), 0);
+	}
+	assert_int_equal(tlskit_read(p->s, buf, sizeof(buf)), 3);
+	assert_memory_equal(buf, "two", 3);
+	assert_int_equal(tlskit_has_pending(p->s), 0);
+	assert_int_equal(tlskit_read(p->s, buf, sizeof(buf)), TLSKIT_WANT_READ);
+	pair_free(p);
+}
+
+static void test_read_ahead(void **state)
+{
+	(void)state;
+	check_two_records(1);
+	check_two_records(0);
+	assert_int_equal(tlskit_conn_set_read_ahead(NULL, 1), -1);
+	assert_int_equal(tlskit_has_pending(NULL), 0);
+}
+
+/* Errors are recorded on demand: a new connection has none to report. */
+static void test_no_error_before_one(void **state)
+{
+	tlskit_config *cfg = tlskit_config_new();
+	tlskit_conn *c = tlskit_server_new(cfg);
+
+	(void)state;
+	assert_string_equal(tlskit_conn_error(c), "");
+	assert_int_equal(tlskit_conn_error_category(c), TLSKIT_ERR_NONE);
+	assert_null(tlskit_conn_alpn(c));
+	assert_null(tlskit_conn_group(c));
+	assert_null(tlskit_conn_servername(c));
+	assert_string_equal(tlskit_conn_verify_result(c), "no handshake");
+	tlskit_conn_free(c);
+	tlskit_config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1078,6 +1137,8 @@ int main(void)
 		cmocka_unit_test(test_callback_errors),
 		cmocka_unit_test(test_write_after_peer_gone),
 		cmocka_unit_test(test_shared_config_threads),
+		cmocka_unit_test(test_read_ahead),
+		cmocka_unit_test(test_no_error_before_one),
 	};
 
 	return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
