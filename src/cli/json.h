@@ -1,6 +1,8 @@
 /*
- * json.h - a small JSON writer for every subcommand's --json output and the
- * servers' JSON log lines (schema: docs/json-schema.md).
+ * json.h - a small JSON writer for every subcommand's --json output
+ * (schema: docs/json-schema.md). The engine's log lines have their own
+ * allocation-free writer (src/engine/log.c): one line per connection must
+ * not cost a malloc.
  *
  * The document grows in a buffer the writer owns, so it can go out in one
  * write (log lines from several workers must not interleave). Calls never

@@ -21,7 +21,7 @@
 
 #include "internal.h"
 #include "tlskit.h"
-#include "test_pki.h"
+#include "throwaway_pki.h"
 
 /* ---- test PKI ---------------------------------------------------------- */
 

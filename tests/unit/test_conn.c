@@ -24,7 +24,7 @@
 #include <cmocka.h>
 
 #include "tlskit.h"
-#include "test_pki.h"
+#include "throwaway_pki.h"
 #include "test_mem_transport.h"
 
 /* ---- test PKI ---------------------------------------------------------- */

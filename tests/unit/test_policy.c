@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "test_pki.h"
+#include "throwaway_pki.h"
 #include "test_mem_transport.h"
 #include "internal.h"
 

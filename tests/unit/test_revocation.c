@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_pki.h"
+#include "throwaway_pki.h"
 
 static int setup(void **state)
 {

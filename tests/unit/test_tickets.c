@@ -8,7 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "test_pki.h"
+#include "throwaway_pki.h"
 #include "internal.h"
 
 static int setup(void **state)

@@ -1,5 +1,5 @@
 /*
- * test_pki.h - a throwaway PKI for the unit tests: a mkdtemp directory under
+ * throwaway_pki.h - a throwaway PKI for the unit tests: a mkdtemp directory under
  * /tmp, certificates and keys made in it with tlskit_certgen_write, and its
  * removal. A test program keeps one such directory for all its tests:
  *
@@ -20,8 +20,8 @@
  * Everything is static inline so that a test compiles only what it uses,
  * without warnings about the rest.
  */
-#ifndef TEST_PKI_H
-#define TEST_PKI_H
+#ifndef THROWAWAY_PKI_H
+#define THROWAWAY_PKI_H
 
 #include <dirent.h>
 #include <setjmp.h>
@@ -154,4 +154,4 @@ static inline void pki_gen(enum tlskit_cert_kind kind, const char *name,
 	}
 }
 
-#endif /* TEST_PKI_H */
+#endif /* THROWAWAY_PKI_H */
