@@ -93,6 +93,9 @@ struct engine {
 	struct engine_conn *zombies;  /* closed this wake-up, freed after it */
 	struct engine_buf *free_bufs;
 	unsigned int free_buf_count;
+	/* Most connections open at once since memory was last given back
+	 * (loop.c: trim_after_crowd). */
+	size_t conn_peak;
 	/* A failed send's reason, for the log line written right after. */
 	char send_reason[128];
 	struct engine_counters counters;

@@ -3,6 +3,7 @@
  * eventfd, timers, drain, the run queue, the buffer free list.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,29 @@ static uint64_t run_timers(struct engine *eng)
 	return earliest(next, eng->drain_deadline_ns);
 }
 
+/*
+ * glibc keeps freed memory for reuse, so after a crowd of connections has
+ * gone (a burst, a flood of silent ones cut by the handshake timeout) the
+ * server would keep its peak size. Once the open count has fallen to half
+ * its peak, and by at least TRIM_STEP connections, give it back: a few
+ * malloc_trim calls per burst, none while the count is steady.
+ */
+#define TRIM_STEP 256
+
+static void trim_after_crowd(struct engine *eng)
+{
+	size_t open = conn_count(eng);
+
+	if (open >= eng->conn_peak) {
+		eng->conn_peak = open;
+		return;
+	}
+	if (eng->conn_peak - open < TRIM_STEP || open * 2 > eng->conn_peak)
+		return;
+	malloc_trim(0);
+	eng->conn_peak = open;
+}
+
 static int wait_ms(const struct engine *eng, uint64_t deadline)
 {
 	uint64_t ms;
@@ -202,6 +226,7 @@ int engine_run(struct engine *eng, struct tlskit_error *err)
 		conn_run_queue(eng);
 		next = run_timers(eng);
 		conn_free_zombies(eng);
+		trim_after_crowd(eng);
 		listener_free_closed(eng);
 	}
 	return 0;
