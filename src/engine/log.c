@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine_internal.h"
@@ -66,6 +67,28 @@ static void put_json_string(struct line *l, const char *s)
 			put(l, "%c", *p);
 	}
 	put(l, "\"");
+}
+
+/*
+ * The start of every JSON line: schema, then when it was written, UTC to
+ * the millisecond ("2026-11-23T15:52:01.123Z"), since JSON logs end up in
+ * files and collectors. The date and time of day are formatted once a
+ * second per thread.
+ */
+static void put_json_head(struct line *l)
+{
+	static _Thread_local time_t cached_sec = -1;
+	static _Thread_local char cached[32] = "1970-01-01T00:00:00";
+	struct timespec ts;
+	struct tm tm;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+		ts = (struct timespec){ 0 };
+	if (ts.tv_sec != cached_sec && gmtime_r(&ts.tv_sec, &tm) &&
+	    strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm))
+		cached_sec = ts.tv_sec;
+	put(l, "{\"schema\":\"tlskit/1\",\"time\":\"%s.%03ldZ\",", cached,
+	    ts.tv_nsec / 1000000);
 }
 
 static void write_line(struct line *l)
@@ -140,7 +163,8 @@ static void log_json(const struct conn_report *r, struct line *l)
 	const char *reason = r->outcome == CONN_OUTCOME_HANDSHAKE_FAILED ?
 				     handshake_reason(r->reason) : r->reason;
 
-	put(l, "{\"schema\":\"tlskit/1\",\"event\":\"connection\",\"handler\":");
+	put_json_head(l);
+	put(l, "\"event\":\"connection\",\"handler\":");
 	put_json_string(l, r->handler);
 	put(l, ",\"worker\":%u,\"peer\":", r->worker);
 	put_json_string(l, r->peer);
@@ -182,7 +206,8 @@ void log_event(enum engine_log_format format, const char *handler,
 		msg[0] = '\0';
 	va_end(ap);
 	if (format == ENGINE_LOG_JSON) {
-		put(&l, "{\"schema\":\"tlskit/1\",\"event\":\"log\",\"source\":");
+		put_json_head(&l);
+		put(&l, "\"event\":\"log\",\"source\":");
 		put_json_string(&l, handler);
 		put(&l, ",\"message\":");
 		put_json_string(&l, msg);
@@ -265,7 +290,8 @@ void log_stats(enum engine_log_format format, const char *what,
 	if (!l.buf)
 		return;
 	if (format == ENGINE_LOG_JSON) {
-		put(&l, "{\"schema\":\"tlskit/1\",\"event\":\"stats\",\"source\":");
+		put_json_head(&l);
+		put(&l, "\"event\":\"stats\",\"source\":");
 		put_json_string(&l, what);
 		put(&l, ",\"total\":");
 		stats_json(&l, st);

@@ -491,6 +491,8 @@ def test_json_log_format(pki, start_echo):
     conns = [o for o in objs if o["event"] == "connection"]
     for o in objs:
         assert o["schema"] == "tlskit/1"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",
+                            o["time"]), o
     good = next(o for o in conns if o["peer"] == f"127.0.0.1:{port}")
     assert good["outcome"] == "closed" and good["reason"] is None
     assert good["version"] == "TLSv1.3" and good["bytes_in"] == 5
