@@ -185,8 +185,10 @@ static int flush_out(struct engine_conn *c)
 	return c->out ? ENGINE_WANT_WRITE : 0;
 }
 
+static void conn_end(struct engine_conn *c, enum conn_outcome outcome);
+
 /* A failed send ends the connection; its log line says why. */
-static void send_failed(struct engine_conn *c, int error)
+static void end_on_send_failure(struct engine_conn *c, int error)
 {
 	struct engine *eng = c->eng;
 
@@ -196,6 +198,8 @@ static void send_failed(struct engine_conn *c, int error)
 		 strerror(error));
 	c->reason = eng->send_reason;
 	c->send_failed = 1;
+	conn_end(c, c->state == CONN_HANDSHAKE ? CONN_OUTCOME_HANDSHAKE_FAILED :
+						 CONN_OUTCOME_ERROR);
 }
 
 /* ---- life --------------------------------------------------------------- */
@@ -429,10 +433,7 @@ static bool flush_held(struct engine_conn *c)
 	if (rc == ENGINE_WANT_WRITE)
 		return false;
 	if (rc == -1) {
-		send_failed(c, errno);
-		conn_end(c, c->state == CONN_HANDSHAKE ?
-				    CONN_OUTCOME_HANDSHAKE_FAILED :
-				    CONN_OUTCOME_ERROR);
+		end_on_send_failure(c, errno);
 		return false;
 	}
 	c->out_blocked = 0;
@@ -503,10 +504,7 @@ static void conn_run(struct engine_conn *c)
 	if (!next_wait(c, next, flushed))
 		return;
 	if (flushed == -1) {
-		send_failed(c, error);
-		conn_end(c, c->state == CONN_HANDSHAKE ?
-				    CONN_OUTCOME_HANDSHAKE_FAILED :
-				    CONN_OUTCOME_ERROR);
+		end_on_send_failure(c, error);
 		return;
 	}
 	if (flushed == ENGINE_WANT_WRITE)

@@ -881,6 +881,24 @@ static int conn_usable(tlskit_conn *conn, const char *what)
 	return 0;
 }
 
+/* Before each SSL call that may fail: nothing stale for SSL_get_error()
+ * or for the errno our transport records. */
+static void begin_ssl_call(tlskit_conn *conn)
+{
+	clear_stale_errors();
+	conn->tr.last_errno = 0;
+}
+
+/* SSL_get_error()'s "call again when ..." as our code; 0 for a failure. */
+static int want_code(int ssl_err)
+{
+	if (ssl_err == SSL_ERROR_WANT_READ)
+		return TLSKIT_WANT_READ;
+	if (ssl_err == SSL_ERROR_WANT_WRITE)
+		return TLSKIT_WANT_WRITE;
+	return 0;
+}
+
 int tlskit_handshake(tlskit_conn *conn)
 {
 	int r, e;
@@ -891,18 +909,15 @@ int tlskit_handshake(tlskit_conn *conn)
 		return -1;
 	if (conn->handshake_done)
 		return 0;
-	clear_stale_errors();
-	conn->tr.last_errno = 0;
+	begin_ssl_call(conn);
 	r = SSL_do_handshake(conn->ssl);
 	if (r == 1) {
 		record_session(conn);
 		return 0;
 	}
 	e = SSL_get_error(conn->ssl, r);
-	if (e == SSL_ERROR_WANT_READ)
-		return TLSKIT_WANT_READ;
-	if (e == SSL_ERROR_WANT_WRITE)
-		return TLSKIT_WANT_WRITE;
+	if (want_code(e))
+		return want_code(e);
 	describe_handshake_failure(conn, e);
 	conn->failed = 1;
 	return -1;
@@ -924,17 +939,13 @@ ssize_t tlskit_read(tlskit_conn *conn, void *buf, size_t len)
 				 "reading from peer: empty buffer");
 	if (!conn->handshake_done && (r = tlskit_handshake(conn)) != 0)
 		return r;
-	clear_stale_errors();
-	conn->tr.last_errno = 0;
+	begin_ssl_call(conn);
 	if (SSL_read_ex(conn->ssl, buf, len, &n) == 1)
 		return (ssize_t)n;
 	e = SSL_get_error(conn->ssl, 0);
-	switch (e) {
-	case SSL_ERROR_WANT_READ:
-		return TLSKIT_WANT_READ;
-	case SSL_ERROR_WANT_WRITE:
-		return TLSKIT_WANT_WRITE;
-	case SSL_ERROR_ZERO_RETURN:
+	if (want_code(e))
+		return want_code(e);
+	if (e == SSL_ERROR_ZERO_RETURN) {
 		clear_stale_errors();
 		return 0;
 	}
@@ -962,17 +973,14 @@ ssize_t tlskit_write(tlskit_conn *conn, const void *buf, size_t len)
 				 "writing to peer: the connection is already closed");
 	if (!conn->handshake_done && (r = tlskit_handshake(conn)) != 0)
 		return r;
-	clear_stale_errors();
-	conn->tr.last_errno = 0;
+	begin_ssl_call(conn);
 	/* Without partial writes, SSL_write_ex sends all of len or keeps its
 	 * place for the caller's repeat after TLSKIT_WANT_*. */
 	if (SSL_write_ex(conn->ssl, buf, len, &n) == 1)
 		return (ssize_t)n;
 	e = SSL_get_error(conn->ssl, 0);
-	if (e == SSL_ERROR_WANT_READ)
-		return TLSKIT_WANT_READ;
-	if (e == SSL_ERROR_WANT_WRITE)
-		return TLSKIT_WANT_WRITE;
+	if (want_code(e))
+		return want_code(e);
 	describe_io_failure(conn, e, "writing to peer");
 	closed_means_io(conn);
 	conn->failed = 1;
@@ -989,18 +997,15 @@ int tlskit_close(tlskit_conn *conn)
 	 * fatal error (OpenSSL forbids shutdown then). */
 	if (!conn->ssl || !conn->handshake_done || conn->failed || conn->closed)
 		return 0;
-	clear_stale_errors();
-	conn->tr.last_errno = 0;
+	begin_ssl_call(conn);
 	r = SSL_shutdown(conn->ssl);
 	if (r >= 0) {
 		conn->closed = 1;
 		return 0;
 	}
 	e = SSL_get_error(conn->ssl, r);
-	if (e == SSL_ERROR_WANT_READ)
-		return TLSKIT_WANT_READ;
-	if (e == SSL_ERROR_WANT_WRITE)
-		return TLSKIT_WANT_WRITE;
+	if (want_code(e))
+		return want_code(e);
 	describe_io_failure(conn, e, "sending close_notify");
 	closed_means_io(conn);
 	conn->failed = 1;
